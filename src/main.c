@@ -174,9 +174,10 @@ static int cmd_serve(int argc, char **argv)
     int64_t grace_ms = mlc_config_int(&app.cfg, MLC_CFG_SHUTDOWN_GRACE_S) * 1000;
     mlc_log(MLC_LOG_INFO, "signal %d: draining (readyz 503, %u jobs in flight, grace %lld ms)", sig,
             mlc_jobs_in_flight(app.jobs), (long long)grace_ms);
-    /* Webhooks keep being accepted (they are durable in Redis) while jobs drain. */
-    mlc_jobs_stop(app.jobs, grace_ms);
+    /* Stop accepting connections at once; requests on open connections are still answered
+     * (a probe on a kept-alive connection sees readyz 503), while jobs drain. */
     mlc_http_server_quiesce(app.http);
+    mlc_jobs_stop(app.jobs, grace_ms);
     mlc_http_server_stop(app.http);
     mlc_ingest_free(app.ingest);
     mlc_queue_free(app.queue);

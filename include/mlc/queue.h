@@ -108,9 +108,11 @@ enum mlc_rc mlc_queue_ack(struct mlc_queue *q, struct mlc_redis *c, const struct
 enum mlc_rc mlc_queue_retry(struct mlc_queue *q, struct mlc_redis *c, const struct mlc_job *j,
                             int64_t retry_after_ms, const char *reason, const char *fingerprint,
                             bool *dead);
-/* Non-retryable failure: to the dead-letter stream with reason and fingerprint. */
+/* Non-retryable failure: to the dead-letter stream with reason and fingerprint. feed_breaker:
+ * count it towards the circuit breaker (handler failures do; "no handler" does not, since a
+ * replay cannot fix it and it must not pause the lane for the kinds that do have handlers). */
 enum mlc_rc mlc_queue_dead(struct mlc_queue *q, struct mlc_redis *c, const struct mlc_job *j,
-                           const char *reason, const char *fingerprint);
+                           const char *reason, const char *fingerprint, bool feed_breaker);
 /* Moves due retries back to their streams; returns how many in *moved. */
 enum mlc_rc mlc_queue_schedule_due(struct mlc_queue *q, struct mlc_redis *c, int *moved);
 

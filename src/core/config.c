@@ -325,6 +325,26 @@ void mlc_config_free(struct mlc_config *cfg)
     }
 }
 
+/* redis://user:password@host:port/db -> redis://user:***@host:port/db (only the password is
+ * secret; the host helps operators). */
+static json_t *redacted_url(const char *url)
+{
+    const char *scheme = strstr(url, "://");
+    const char *at = strrchr(url, '@');
+    if (!scheme || !at || at < scheme)
+        return json_string(url);
+    const char *colon = memchr(scheme + 3, ':', (size_t)(at - scheme - 3));
+    const char *cut = colon ? colon + 1 : scheme + 3;
+    struct mlc_buf b;
+    mlc_buf_init(&b, strlen(url) + 8);
+    mlc_buf_append(&b, url, (size_t)(cut - url));
+    mlc_buf_append(&b, "***", 3);
+    mlc_buf_append(&b, at, strlen(at));
+    json_t *j = json_string(b.data);
+    mlc_buf_free(&b);
+    return j;
+}
+
 json_t *mlc_config_redacted(const struct mlc_config *cfg)
 {
     json_t *o = json_object();
@@ -335,7 +355,7 @@ json_t *mlc_config_redacted(const struct mlc_config *cfg)
         } else if (defs[i].flags & MLC_CFG_SECRET) {
             json_object_set_new(o, defs[i].name, json_string("***"));
         } else if (i == MLC_CFG_REDIS_URL) {
-            json_object_set_new(o, defs[i].name, json_string("***"));
+            json_object_set_new(o, defs[i].name, redacted_url(v));
         } else {
             json_object_set_new(o, defs[i].name, json_string(v));
         }

@@ -55,15 +55,16 @@ enum mlc_rc mlc_signature_parse(const char *header, int64_t *t, uint8_t (*sigs)[
         } else if (klen == 2 && p[0] == 'v' && p[1] == '1') {
             if (vlen != 64)
                 return MLC_EINVAL;
-            if (*nsig < maxsig) {
-                for (size_t i = 0; i < 32; i++) {
-                    int hi = hexval(v[2 * i]), lo = hexval(v[2 * i + 1]);
-                    if (hi < 0 || lo < 0)
-                        return MLC_EINVAL;
-                    sigs[*nsig][i] = (uint8_t)(hi << 4 | lo);
-                }
-                (*nsig)++;
+            /* Every v1 is checked, also those past maxsig: a header is well-formed or not. */
+            uint8_t sig[32];
+            for (size_t i = 0; i < 32; i++) {
+                int hi = hexval(v[2 * i]), lo = hexval(v[2 * i + 1]);
+                if (hi < 0 || lo < 0)
+                    return MLC_EINVAL;
+                sig[i] = (uint8_t)(hi << 4 | lo);
             }
+            if (*nsig < maxsig)
+                memcpy(sigs[(*nsig)++], sig, 32);
         } else if (klen == 0) {
             return MLC_EINVAL;
         } /* other schemes are ignored, for forward compatibility */

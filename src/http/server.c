@@ -228,6 +228,8 @@ enum mlc_rc mlc_http_server_start(const struct mlc_http_options *opt, const stru
         flags |= MHD_USE_TLS;
     struct MHD_OptionItem ops[16];
     size_t n = 0;
+    /* The logger first: MHD routes messages about later options through it only then. */
+    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE,
                                        (intptr_t)(unsigned int)(opt->threads ? opt->threads : 1),
                                        NULL};
@@ -242,7 +244,6 @@ enum mlc_rc mlc_http_server_start(const struct mlc_http_options *opt, const stru
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTENING_ADDRESS_REUSE, (intptr_t)1u, NULL};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
-    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL};
     if (opt->tls_cert_pem) {
         ops[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
                                            (void *)(uintptr_t)opt->tls_cert_pem};

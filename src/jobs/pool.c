@@ -91,7 +91,7 @@ static void run_job(struct worker *w, struct mlc_redis *c, struct mlc_job *job)
         char fp[17], reason[128];
         snprintf(reason, sizeof reason, "no handler for job kind '%s'", job->kind);
         mlc_fingerprint(job->kind, "no handler", fp);
-        mlc_queue_dead(q, c, job, reason, fp);
+        mlc_queue_dead(q, c, job, reason, fp, false);
         record_outcome(p, job, "dead", 0);
         return;
     }
@@ -116,7 +116,7 @@ static void run_job(struct worker *w, struct mlc_redis *c, struct mlc_job *job)
         break;
     }
     case MLC_JOB_FAIL:
-        mlc_queue_dead(q, c, job, res.reason, fp);
+        mlc_queue_dead(q, c, job, res.reason, fp, true);
         record_outcome(p, job, "dead", secs);
         break;
     }

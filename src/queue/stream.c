@@ -315,6 +315,7 @@ static enum mlc_rc reclaim(struct mlc_queue *q, struct mlc_redis *c, const char 
         return MLC_EUNAVAIL;
     enum mlc_rc rc = MLC_OK;
     if (is_error(r, "NOGROUP")) {
+        mlc_log(MLC_LOG_WARN, "consumer group missing on %s (Redis restarted?): recreating", key);
         rc = create_group(q, c, lane);
     } else if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
                r->element[1]->type == REDIS_REPLY_ARRAY) {
@@ -487,9 +488,10 @@ static enum mlc_rc dead_job(struct mlc_queue *q, struct mlc_redis *c, const stru
 }
 
 enum mlc_rc mlc_queue_dead(struct mlc_queue *q, struct mlc_redis *c, const struct mlc_job *j,
-                           const char *reason, const char *fingerprint)
+                           const char *reason, const char *fingerprint, bool feed_breaker)
 {
-    breaker(q, c, j, fingerprint);
+    if (feed_breaker)
+        breaker(q, c, j, fingerprint);
     return dead_job(q, c, j, reason, reason, fingerprint);
 }
 
@@ -503,7 +505,7 @@ enum mlc_rc mlc_queue_retry(struct mlc_queue *q, struct mlc_redis *c, const stru
         char why[400];
         snprintf(why, sizeof why, "gave up after %d attempts: %s", attempts, reason);
         *dead = true;
-        return mlc_queue_dead(q, c, j, why, fingerprint);
+        return mlc_queue_dead(q, c, j, why, fingerprint, true);
     }
     if (breaker(q, c, j, fingerprint)) {
         char why[400];
