@@ -8,6 +8,7 @@
 #include "mlc/log.h"
 #include "mlc/metrics.h"
 #include "mlc/queue.h"
+#include "mlc/sandbox.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -28,6 +29,7 @@ static const char usage[] =
     "commands:\n"
     "  serve         run the HTTP service, the webhook endpoints and the worker pool\n"
     "  dlq           list, show, replay or purge dead-lettered jobs\n"
+    "  sandbox       run a local NetSuite (and later Dataverse) for tests, demos and development\n"
     "  healthcheck   probe GET /healthz of a running service (exit 0 when healthy)\n"
     "  version       print the version\n"
     "\n"
@@ -329,6 +331,8 @@ int main(int argc, char **argv)
         return cmd_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "dlq") == 0)
         return cmd_dlq(argc - 1, argv + 1);
+    if (strcmp(cmd, "sandbox") == 0)
+        return mlc_sandbox_main(argc - 1, argv + 1);
     if (strcmp(cmd, "healthcheck") == 0)
         return cmd_healthcheck(argc - 1, argv + 1);
     fprintf(stderr, "ml-connector: unknown command '%s'\n\n%s", cmd, usage);

@@ -101,6 +101,10 @@ void mlc_job_free(struct mlc_job *j);
  * *out is NULL when nothing arrived within block_ms. Recreates a missing group (NOGROUP). */
 enum mlc_rc mlc_queue_next(struct mlc_queue *q, struct mlc_redis *c, const char *consumer,
                            bool bulk_ok, int block_ms, struct mlc_job **out);
+/* Keeps a job being processed from looking idle (resets its pending idle time without counting
+ * a delivery), so a long job is not reclaimed by another worker while it still runs. */
+enum mlc_rc mlc_queue_touch(struct mlc_queue *q, struct mlc_redis *c, enum mlc_lane lane,
+                            const char *consumer, const char *entry_id);
 /* Outcome recorded: acknowledges and deletes the entry. */
 enum mlc_rc mlc_queue_ack(struct mlc_queue *q, struct mlc_redis *c, const struct mlc_job *j);
 /* Retryable failure: reschedules with backoff (retry_after_ms > 0 wins) or dead-letters past

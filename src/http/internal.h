@@ -4,6 +4,7 @@
 
 #include "mlc/http.h"
 #include <microhttpd.h>
+#include <stdatomic.h>
 
 struct mlc_http_server {
     struct MHD_Daemon *d;
@@ -13,6 +14,8 @@ struct mlc_http_server {
     struct mlc_metrics *metrics;
     char *metrics_prefix;
     unsigned port;
+    unsigned max_connections; /* our own global limit, enforced in the accept policy */
+    atomic_uint connections;
 };
 
 struct mlc_request {

@@ -149,6 +149,26 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
+/* libmicrohttpd splits its connection limit across the pool threads and, at the limit, stops
+ * accepting (callers wait in the kernel backlog). We keep one global count instead and refuse
+ * (accept, then close at once) every connection beyond MLC_MAX_CONNECTIONS. */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    struct mlc_http_server *s = cls;
+    return atomic_load(&s->connections) >= s->max_connections ? MHD_NO : MHD_YES;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct mlc_http_server *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        atomic_fetch_add(&s->connections, 1);
+    else if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+        atomic_fetch_sub(&s->connections, 1);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
@@ -226,15 +246,20 @@ enum mlc_rc mlc_http_server_start(const struct mlc_http_options *opt, const stru
         flags |= MHD_USE_IPv6;
     if (opt->tls_cert_pem)
         flags |= MHD_USE_TLS;
-    struct MHD_OptionItem ops[16];
+    struct MHD_OptionItem ops[20];
     size_t n = 0;
     /* The logger first: MHD routes messages about later options through it only then. */
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE,
                                        (intptr_t)(unsigned int)(opt->threads ? opt->threads : 1),
                                        NULL};
-    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
-                                       (intptr_t)(unsigned int)opt->max_connections, NULL};
+    s->max_connections = opt->max_connections;
+    unsigned threads = opt->threads ? opt->threads : 1;
+    /* Headroom so that each pool thread's share never binds before our global count does. */
+    ops[n++] = (struct MHD_OptionItem){
+        MHD_OPTION_CONNECTION_LIMIT,
+        (intptr_t)(unsigned int)(opt->max_connections * threads + 16 * threads), NULL};
+    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
                                        (intptr_t)(unsigned int)opt->max_connections_per_ip, NULL};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
@@ -251,7 +276,7 @@ enum mlc_rc mlc_http_server_start(const struct mlc_http_options *opt, const stru
                                            (void *)(uintptr_t)opt->tls_key_pem};
     }
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-    s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, ops,
+    s->d = MHD_start_daemon(flags, 0, accept_policy, s, on_request, s, MHD_OPTION_ARRAY, ops,
                             MHD_OPTION_END);
     if (!s->d) {
         snprintf(err, errsz, "cannot listen on %s (address in use, or no permission)",

@@ -17,6 +17,9 @@ struct worker {
     bool bulk_ok;
     pthread_t th;
     char consumer[96];
+    pthread_mutex_t mu; /* guards the current job, read by the scheduler's heartbeat */
+    char current[48];   /* entry id of the job in progress, "" when idle */
+    enum mlc_lane current_lane;
 };
 
 struct mlc_jobs {
@@ -147,7 +150,14 @@ static void *worker_main(void *arg)
         if (!job)
             continue;
         atomic_fetch_add(&p->in_flight, 1);
+        pthread_mutex_lock(&w->mu);
+        snprintf(w->current, sizeof w->current, "%s", job->entry_id);
+        w->current_lane = job->lane;
+        pthread_mutex_unlock(&w->mu);
         run_job(w, c, job);
+        pthread_mutex_lock(&w->mu);
+        w->current[0] = '\0';
+        pthread_mutex_unlock(&w->mu);
         atomic_fetch_sub(&p->in_flight, 1);
         mlc_job_free(job);
     }
@@ -156,10 +166,28 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* Resets the idle time of every job in progress, so only jobs of a dead process get reclaimed. */
+static void heartbeat(struct mlc_jobs *p, struct mlc_redis *c)
+{
+    for (unsigned i = 0; i < p->nworkers; i++) {
+        struct worker *w = &p->workers[i];
+        char id[48];
+        enum mlc_lane lane;
+        pthread_mutex_lock(&w->mu);
+        snprintf(id, sizeof id, "%s", w->current);
+        lane = w->current_lane;
+        pthread_mutex_unlock(&w->mu);
+        if (id[0])
+            mlc_queue_touch(p->app->queue, c, lane, w->consumer, id);
+    }
+}
+
 static void *scheduler_main(void *arg)
 {
     struct mlc_jobs *p = arg;
     struct mlc_redis *c = NULL;
+    int64_t every = mlc_config_int(&p->app->cfg, MLC_CFG_QUEUE_VISIBILITY_TIMEOUT_S) * 1000 / 3;
+    int64_t last_beat = mlc_mono_ms();
     while (!atomic_load(&p->stop)) {
         if (c && mlc_redis_broken(c)) {
             mlc_redis_free(c);
@@ -169,6 +197,10 @@ static void *scheduler_main(void *arg)
             break;
         int moved = 0;
         mlc_queue_schedule_due(p->app->queue, c, &moved);
+        if (mlc_mono_ms() - last_beat >= every) {
+            last_beat = mlc_mono_ms();
+            heartbeat(p, c);
+        }
         if (moved < 200)
             mlc_sleep_ms(50);
     }
@@ -203,6 +235,7 @@ enum mlc_rc mlc_jobs_start(struct mlc_app *app, const struct mlc_job_handler *ha
         /* The last nbulk workers also serve bulk; the first always stay on live. */
         w->bulk_ok = i >= p->nworkers - nbulk;
         snprintf(w->consumer, sizeof w->consumer, "%.40s-%d-%u", host, (int)getpid(), i);
+        pthread_mutex_init(&w->mu, NULL);
         pthread_create(&w->th, NULL, worker_main, w);
     }
     pthread_create(&p->scheduler, NULL, scheduler_main, p);

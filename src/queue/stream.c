@@ -409,6 +409,19 @@ enum mlc_rc mlc_queue_next(struct mlc_queue *q, struct mlc_redis *c, const char 
                     out);
 }
 
+enum mlc_rc mlc_queue_touch(struct mlc_queue *q, struct mlc_redis *c, enum mlc_lane lane,
+                            const char *consumer, const char *entry_id)
+{
+    char key[256];
+    stream_key(q, lane, key, sizeof key);
+    const char *argv[] = {"XCLAIM", key, GROUP, consumer, "0", entry_id, "JUSTID"};
+    redisReply *r = qcmd(c, 7, argv, NULL);
+    if (!r)
+        return MLC_EUNAVAIL;
+    freeReplyObject(r);
+    return MLC_OK;
+}
+
 enum mlc_rc mlc_queue_ack(struct mlc_queue *q, struct mlc_redis *c, const struct mlc_job *j)
 {
     const char *argv[] = {q->prefix, mlc_lane_name(j->lane), j->entry_id};
@@ -500,10 +513,12 @@ enum mlc_rc mlc_queue_retry(struct mlc_queue *q, struct mlc_redis *c, const stru
                             bool *dead)
 {
     *dead = false;
-    int attempts = j->attempts + 1;
-    if (attempts >= q->s.max_attempts) {
+    int attempts = j->attempts + 1; /* failed runs so far, this one included */
+    if (attempts > q->s.max_attempts) {
+        /* MLC_QUEUE_MAX_ATTEMPTS counts retries: the job ran max_attempts + 1 times. */
         char why[400];
-        snprintf(why, sizeof why, "gave up after %d attempts: %s", attempts, reason);
+        snprintf(why, sizeof why, "gave up after %d retries (%d runs): %s", attempts - 1,
+                 attempts, reason);
         *dead = true;
         return mlc_queue_dead(q, c, j, why, fingerprint, true);
     }

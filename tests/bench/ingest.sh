@@ -20,7 +20,14 @@
 #                               brought up to date when present)
 #   MLC_BENCH_BUILD_DIR=<repo>/build-bench
 #   MLC_BENCH_MAX_S=600         wall-clock bound of the whole run (after any build)
+#   MLC_BENCH_ACCESS_LOG=off    on measures with the access log the service ships with (lines go
+#                               to a file in the temp folder)
 #   MLC_BENCH_KEEP=0            1 keeps the temp folder (logs, Redis data, wrk outputs)
+#   MLC_BENCH_PERF=0            1 runs `perf record` on the service and on Redis during each
+#                               round and prints the top costs; perf slows both, so the figures
+#                               of such a run are not the benchmark's. Use a binary with symbols
+#                               and frame pointers, e.g. MLC_BENCH_BUILD_DIR=build-bench-prof
+#                               configured with -DCMAKE_C_FLAGS="-g -fno-omit-frame-pointer"
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,6 +45,8 @@ BUILD_DIR=${MLC_BENCH_BUILD_DIR:-$repo/build-bench}
 BIN=${MLC_BENCH_BIN:-}
 MAX_S=${MLC_BENCH_MAX_S:-600}
 KEEP=${MLC_BENCH_KEEP:-0}
+PERF=${MLC_BENCH_PERF:-0}
+ACCESS_LOG=${MLC_BENCH_ACCESS_LOG:-off}
 
 # Targets from issue 2 (Benchmark); information only.
 TARGET_EPS=35000
@@ -77,6 +86,7 @@ command -v wrk >/dev/null 2>&1 || need+=(wrk)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+if [ "$PERF" = 1 ] && ! command -v perf >/dev/null 2>&1; then need+=(linux-perf); fi
 if [ ${#need[@]} -gt 0 ]; then apt_install "${need[@]}"; fi
 if [ "$WITH_NGINX" = 1 ] && [ -z "$(find_nginx)" ]; then
   if [ "$(id -u)" -eq 0 ] && apt-cache show nginx-light >/dev/null 2>&1; then
@@ -102,7 +112,7 @@ if [ -z "$BIN" ]; then
   fi
   # Incremental: a no-op when up to date, so the figures always belong to the current sources.
   timeout 1200 cmake --build "$BUILD_DIR" -j"$(nproc)" --target ml-connector >/dev/null ||
-    die "build failed (cmake --build $BUILD_DIR --target ml-connector)"
+    die "build failed (cmake --build $BUILD_DIR --target ml-connector); MLC_BENCH_BIN=path measures a given binary"
 fi
 [ -x "$BIN" ] || die "no service binary at $BIN"
 
@@ -140,7 +150,12 @@ trap 'log "interrupted"; exit 130' INT
 trap 'log "stopped (time limit ${MAX_S}s or SIGTERM)"; exit 124' TERM
 
 # The whole measured part is bounded: the watchdog TERMs this script, whose trap stops the rest.
-( sleep "$MAX_S"; kill -TERM $$ 2>/dev/null ) &
+# Its sleep dies with it, and it holds none of our output pipes open.
+(
+  trap 'kill "$sp" 2>/dev/null; exit 0' TERM
+  sleep "$MAX_S" & sp=$!
+  wait "$sp" && kill -TERM $$ 2>/dev/null
+) >/dev/null 2>&1 </dev/null &
 watchdog=$!
 
 free_port() {
@@ -151,6 +166,11 @@ free_port() {
   done
   die "no free port found"
 }
+
+# machine_ticks: "busy total" clock ticks of all CPUs so far (/proc/stat).
+machine_ticks() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t; exit }' /proc/stat; }
+# busy_pct "BUSY0 TOTAL0" "BUSY1 TOTAL1": share of all CPUs busy between the two readings.
+busy_pct() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); d = y[2] - x[2]; printf "%.0f%%", (d > 0 ? 100 * (y[1] - x[1]) / d : 0) }'; }
 
 # cpu_ticks PID: user+system clock ticks so far (fields 14 and 15 of /proc/PID/stat).
 cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
@@ -189,7 +209,7 @@ mib() { awk -v kb="$1" 'BEGIN { printf "%.1f", kb / 1024 }'; }
 verdict() { if [ "$1" = 1 ]; then echo met; else echo MISSED; fi; }
 
 # ---------------------------------------------------------------- nginx ceiling
-NGINX_RPS=""
+NGINX_RPS="" NGINX_BUSY=""
 run_nginx() {
   local dir=$work/nginx port conf temps="" t
   mkdir -p "$dir"
@@ -228,17 +248,20 @@ EOF
   [ $ok = 1 ] || { cat "$dir/stderr.log" "$dir/error.log" >&2 2>/dev/null; die "nginx did not start"; }
   local load
   load=$(cut -d' ' -f1-3 /proc/loadavg)
+  local m0
+  m0=$(machine_ticks)
   run_wrk nginx "http://127.0.0.1:$port$PATH_NS"
+  NGINX_BUSY=$(busy_pct "$m0" "$(machine_ticks)")
   stop_pid "$npid"
   NGINX_RPS=$(rate "$((W_requests - W_err_status))" "$W_duration_us")
   echo
   echo "== nginx 'return 204' ceiling (worker_processes $NGINX_WORKERS; load average before: $load)"
   show_wrk nginx
-  echo "  nginx: $NGINX_RPS req/s, p50 $(ms "$W_p50_us") ms, p99 $(ms "$W_p99_us") ms"
+  echo "  nginx: $NGINX_RPS req/s, p50 $(ms "$W_p50_us") ms, p99 $(ms "$W_p99_us") ms; all CPUs busy $NGINX_BUSY"
 }
 
 # ---------------------------------------------------------------- one service round
-declare -A R_EPS R_N202 R_XLEN R_P50 R_P99 R_RSS R_SVC_CPU R_REDIS_CPU R_NOTE
+declare -A R_EPS R_N202 R_XLEN R_P50 R_P99 R_RSS R_SVC_CPU R_REDIS_CPU R_BUSY R_SVC_US R_REDIS_US
 run_round() {
   local fsync=$1 dir=$work/$1 rport rpid spid sport i
   mkdir -p "$dir/redis"
@@ -267,8 +290,8 @@ run_round() {
     MLC_DATAVERSE_WEBHOOK_KEYS=bench-dataverse-key
     MLC_WORKERS=1
     MLC_BULK_WORKER_SHARE=0
-    MLC_ACCESS_LOG=off
-    MLC_LOG_LEVEL=warn
+    "MLC_ACCESS_LOG=$ACCESS_LOG"
+    "MLC_LOG_LEVEL=$([ "$ACCESS_LOG" = off ] && echo warn || echo info)"
     MLC_SHUTDOWN_GRACE_S=1
   )
   [ -n "$HTTP_THREADS" ] && env+=("MLC_HTTP_THREADS=$HTTP_THREADS")
@@ -284,7 +307,7 @@ run_round() {
     [ -n "$sport" ] && break
     sleep 0.1
   done
-  [ -n "$sport" ] || { cat "$dir/service.log" >&2; die "the service did not start"; }
+  [ -n "$sport" ] || { tail -n 50 "$dir/service.log" >&2; die "the service did not start"; }
   # The worker's first blocking read may predate the scheduler's first look at the paused flag;
   # it ends within a second, after which the worker sees the pause and sleeps.
   sleep 1.5
@@ -292,24 +315,38 @@ run_round() {
   code=$(curl -s -o "$dir/smoke.json" -w '%{http_code}' -X POST "$url" \
     -H 'Content-Type: application/json' -H "X-MLC-Webhook-Secret: $SECRET" \
     -d '{"eventId":"smoke","eventType":"update","recordType":"customer","recordId":"1","occurredAt":"2024-05-01T12:00:00Z","accountId":"1234567"}')
-  [ "$code" = 202 ] || { cat "$dir/smoke.json" "$dir/service.log" >&2; die "smoke webhook answered $code, not 202"; }
+  [ "$code" = 202 ] || { cat "$dir/smoke.json" >&2; tail -n 50 "$dir/service.log" >&2; die "smoke webhook answered $code, not 202"; }
 
   local stream="${PREFIX}q:live" base load c0s c0r delivered0
   base=$(redis-cli -p "$rport" XLEN "$stream")
   delivered0=$(last_delivered "$rport" "$stream")
   load=$(cut -d' ' -f1-3 /proc/loadavg)
   c0s=$(cpu_ticks "$spid"); c0r=$(cpu_ticks "$rpid")
+  local m0 m1 c1s c1r perfs=() p
+  m0=$(machine_ticks)
+  if [ "$PERF" = 1 ]; then
+    for p in service:$spid redis:$rpid; do
+      perf record -q -F 499 --call-graph dwarf,16384 -p "${p#*:}" -o "$dir/perf-${p%%:*}.data" \
+        -- sleep $((DURATION > 2 ? DURATION - 1 : 1)) >"$dir/perf-${p%%:*}.log" 2>&1 &
+      perfs+=($!)
+      pids+=($!)
+    done
+  fi
   run_wrk "$fsync" "$url"
+  m1=$(machine_ticks)
+  c1s=$(cpu_ticks "$spid"); c1r=$(cpu_ticks "$rpid")
+  for p in ${perfs[@]+"${perfs[@]}"}; do wait "$p" 2>/dev/null || true; stop_pid "$p"; done
   sleep 1 # requests in flight when wrk stopped finish their XADD
-  local xlen rss c1s c1r rewrites lagged
+  local xlen rss rewrites lagged
   xlen=$(( $(redis-cli -p "$rport" XLEN "$stream") - base ))
   rss=$(awk '/^VmHWM:/ { print $2 }' "/proc/$spid/status")
-  c1s=$(cpu_ticks "$spid"); c1r=$(cpu_ticks "$rpid")
   rewrites=$(redis-cli -p "$rport" INFO persistence | tr -d '\r' | awk -F: '$1 == "aof_rewrites" { print $2 }')
   lagged=$(last_delivered "$rport" "$stream")
   stop_pid "$spid"
   stop_pid "$rpid"
-  [ -s "$dir/service.log" ] && { log "service log ($fsync round):"; head -n 20 "$dir/service.log" >&2; }
+  if [ "$ACCESS_LOG" = off ] && [ -s "$dir/service.log" ]; then
+    log "service log ($fsync round):"; head -n 20 "$dir/service.log" >&2
+  fi
 
   local secs
   secs=$(awk -v us="$W_duration_us" 'BEGIN { printf "%.2f", us / 1e6 }')
@@ -319,8 +356,11 @@ run_round() {
   R_P50[$fsync]=$W_p50_us
   R_P99[$fsync]=$W_p99_us
   R_RSS[$fsync]=$rss
-  R_SVC_CPU[$fsync]=$(awk -v t=$((c1s - c0s)) -v hz="$TICK" -v s="$secs" 'BEGIN { printf "%.0f%%", 100 * t / hz / (s + 1) }')
-  R_REDIS_CPU[$fsync]=$(awk -v t=$((c1r - c0r)) -v hz="$TICK" -v s="$secs" 'BEGIN { printf "%.0f%%", 100 * t / hz / (s + 1) }')
+  R_SVC_CPU[$fsync]=$(awk -v t=$((c1s - c0s)) -v hz="$TICK" -v s="$secs" 'BEGIN { printf "%.0f%%", 100 * t / hz / s }')
+  R_REDIS_CPU[$fsync]=$(awk -v t=$((c1r - c0r)) -v hz="$TICK" -v s="$secs" 'BEGIN { printf "%.0f%%", 100 * t / hz / s }')
+  R_BUSY[$fsync]=$(busy_pct "$m0" "$m1")
+  R_SVC_US[$fsync]=$(awk -v t=$((c1s - c0s)) -v hz="$TICK" -v n="$W_n202" 'BEGIN { printf "%.0f", n ? 1e6 * t / hz / n : 0 }')
+  R_REDIS_US[$fsync]=$(awk -v t=$((c1r - c0r)) -v hz="$TICK" -v n="$W_n202" 'BEGIN { printf "%.0f", n ? 1e6 * t / hz / n : 0 }')
 
   echo
   echo "== ml-connector, Redis appendfsync $fsync (load average before: $load)"
@@ -339,7 +379,18 @@ run_round() {
   [ $((W_err_connect + W_err_read + W_err_write + W_err_timeout)) -gt 0 ] &&
     echo "  socket errors: connect $W_err_connect, read $W_err_read, write $W_err_write, timeout $W_err_timeout"
   echo "  accepted events/s: ${R_EPS[$fsync]}   p50 $(ms "$W_p50_us") ms   p99 $(ms "$W_p99_us") ms   peak RSS (VmHWM) $(mib "$rss") MiB"
-  echo "  CPU during the run (+1 s drain): service ${R_SVC_CPU[$fsync]}, redis ${R_REDIS_CPU[$fsync]} of one core; AOF rewrites: ${rewrites:-?}; worker deliveries during the run: $([ "$lagged" = "$delivered0" ] && echo none || echo "SOME (last-delivered-id $delivered0 -> $lagged)")"
+  if [ "$PERF" = 1 ]; then
+    for p in service redis; do
+      echo "  perf, $p: self cost by symbol (perf slowed this round; its figures are not the benchmark's)"
+      perf report -i "$dir/perf-$p.data" --no-children --sort dso,symbol --stdio -g none \
+        --percent-limit 1 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 30 | sed 's/^/    | /' || true
+      echo "  perf, $p: inclusive cost (children) by symbol"
+      perf report -i "$dir/perf-$p.data" --children --sort symbol --stdio -g none \
+        --percent-limit 4 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 40 | sed 's/^/    | /' || true
+    done
+  fi
+  echo "  CPU during the run: service ${R_SVC_CPU[$fsync]} of one core (${R_SVC_US[$fsync]} us per accepted event), redis ${R_REDIS_CPU[$fsync]} (${R_REDIS_US[$fsync]} us/event); all CPUs busy ${R_BUSY[$fsync]} (wrk and anything else running here included)"
+  echo "  AOF rewrites: ${rewrites:-?}; worker deliveries during the run: $([ "$lagged" = "$delivered0" ] && echo none || echo "SOME (last-delivered-id $delivered0 -> $lagged)")"
 }
 
 # ---------------------------------------------------------------- main
@@ -347,7 +398,11 @@ echo "ml-connector ingest benchmark"
 echo "  binary:      $BIN ($(cd "$repo" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$repo" && git diff --quiet HEAD -- src include 2>/dev/null || echo ', uncommitted changes'))"
 echo "  machine:     $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo); load average $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine makes figures noisy)"
 echo "  load:        wrk $(wrk --version 2>&1 | head -n1 | awk '{ print $2 }'), $WRK_THREADS threads, $CONNS connections, ${DURATION} s per run, latency distribution; every request a unique eventId and recordId"
-echo "  service:     MLC_HTTP_THREADS=${HTTP_THREADS:-default}, MLC_WORKERS=1, MLC_BULK_WORKER_SHARE=0; access log OFF (MLC_ACCESS_LOG=off, MLC_LOG_LEVEL=warn)"
+if [ "$ACCESS_LOG" = off ]; then
+  echo "  service:     MLC_HTTP_THREADS=${HTTP_THREADS:-default}, MLC_WORKERS=1, MLC_BULK_WORKER_SHARE=0; access log OFF (MLC_ACCESS_LOG=off, MLC_LOG_LEVEL=warn)"
+else
+  echo "  service:     MLC_HTTP_THREADS=${HTTP_THREADS:-default}, MLC_WORKERS=1, MLC_BULK_WORKER_SHARE=0; access log ON (MLC_ACCESS_LOG=$ACCESS_LOG, MLC_LOG_LEVEL=info, to a file)"
+fi
 echo "               live lane paused (SET ${PREFIX}q:paused:live) so the worker stays idle: a pure ingest measurement"
 echo "  redis:       $(redis-server --version | awk '{ print $3 }'), appendonly yes, RDB snapshots off, maxmemory-policy noeviction, data in $work ($(stat -f -c %T "$work"))"
 echo "  all of wrk, nginx/Redis and the service share this machine's CPUs"
@@ -363,18 +418,18 @@ done
 
 echo
 echo "== summary (targets from issue 2 are information, not a pass/fail of this script)"
-printf '  %-10s %12s %10s %10s %9s %9s %10s %8s %8s\n' fsync "accepted/s" "202s" "XLEN" "p50 ms" "p99 ms" "RSS MiB" "svc CPU" "vs nginx"
+printf '  %-10s %11s %9s %9s %7s %7s %8s %8s %8s %9s %8s\n' fsync "accepted/s" "202s" "XLEN" "p50 ms" "p99 ms" "RSS MiB" "svc CPU" "redis" "all CPUs" "vs nginx"
 for f in $FSYNCS; do
   ratio=-
   [ -n "$NGINX_RPS" ] && ratio=$(awk -v a="${R_EPS[$f]}" -v b="$NGINX_RPS" 'BEGIN { printf "%.2f", a / b }')
-  printf '  %-10s %12s %10s %10s %9s %9s %10s %8s %8s\n' "$f" "${R_EPS[$f]}" "${R_N202[$f]}" "${R_XLEN[$f]}" \
-    "$(ms "${R_P50[$f]}")" "$(ms "${R_P99[$f]}")" "$(mib "${R_RSS[$f]}")" "${R_SVC_CPU[$f]}" "$ratio"
+  printf '  %-10s %11s %9s %9s %7s %7s %8s %8s %8s %9s %8s\n' "$f" "${R_EPS[$f]}" "${R_N202[$f]}" "${R_XLEN[$f]}" \
+    "$(ms "${R_P50[$f]}")" "$(ms "${R_P99[$f]}")" "$(mib "${R_RSS[$f]}")" "${R_SVC_CPU[$f]}" "${R_REDIS_CPU[$f]}" "${R_BUSY[$f]}" "$ratio"
 done
-[ -n "$NGINX_RPS" ] && printf '  %-10s %12s   (requests/s of nginx return 204, same wrk script)\n' nginx "$NGINX_RPS"
+[ -n "$NGINX_RPS" ] && printf '  %-10s %11s   (requests/s of nginx return 204, same wrk script; all CPUs busy %s)\n' nginx "$NGINX_RPS" "$NGINX_BUSY"
 echo
 for f in $FSYNCS; do
   eps_ok=$([ "${R_EPS[$f]}" -ge "$TARGET_EPS" ] && echo 1 || echo 0)
-  p99_ok=$(awk -v a="${R_P99[$f]}" -v b="$TARGET_P99_US" 'BEGIN { print (a <= b) ? 1 : 0 }')
+  p99_ok=$(awk -v a="${R_P99[$f]}" -v b="$TARGET_P99_US" 'BEGIN { print ((a <= b) ? 1 : 0) }')
   rss_ok=$([ "${R_RSS[$f]}" -le "$TARGET_RSS_KB" ] && echo 1 || echo 0)
   printf '  %-9s accepted/s %s (target >= %s: %s); p99 %s ms (target <= %s ms: %s); RSS %s MiB (target <= 32 MiB: %s)\n' \
     "$f:" "${R_EPS[$f]}" "$TARGET_EPS" "$(verdict "$eps_ok")" "$(ms "${R_P99[$f]}")" "$((TARGET_P99_US / 1000))" \

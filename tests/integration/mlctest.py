@@ -13,7 +13,6 @@ import json
 import os
 import random
 import re
-import select
 import shutil
 import signal
 import socket
@@ -23,7 +22,7 @@ import time
 import traceback
 import uuid
 
-# --- configuration from CTest (tests/CMakeLists.txt) ----------------------------------------
+# --- configuration from CTest (tests/CMakeLists.txt) ------------------------------------------
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.environ.get("MLC_SOURCE_DIR", os.path.dirname(os.path.dirname(HERE)))
@@ -36,7 +35,8 @@ MLC_TEST_BIN = os.environ.get("MLC_TEST_BIN", os.path.join(BUILD_DIR, "ml-connec
 DEADLINE = float(os.environ.get("MLC_IT_DEADLINE_S", "30"))
 
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
-                     "ERROR: ThreadSanitizer", "WARNING: ThreadSanitizer", "SUMMARY: UndefinedBehavior")
+                     "ERROR: ThreadSanitizer", "WARNING: ThreadSanitizer",
+                     "SUMMARY: UndefinedBehavior")
 
 _TEST_NAME = os.path.splitext(os.path.basename(sys.argv[0]))[0] or "it"
 _processes = []   # everything we started, for cleanup
@@ -53,7 +53,7 @@ class RedisError(Exception):
     """Redis answered with an error reply."""
 
 
-# --- output and checks ----------------------------------------------------------------------
+# --- output and checks ------------------------------------------------------------------------
 
 def say(msg):
     print(msg, flush=True)
@@ -228,11 +228,13 @@ class RedisServer:
 
     def __init__(self, name, port=None, appendonly=True, extra=()):
         self.name = name
+        self.fixed_port = port is not None
         self.port = port or free_port()
         self.dir = work_dir(f"redis-{name}")
         self.appendonly = appendonly
         self.extra = list(extra)
         self.proc = None
+        self.wipe()  # no AOF of an earlier run
         _processes.append(self)
 
     def wipe(self):
@@ -240,20 +242,36 @@ class RedisServer:
         os.makedirs(self.dir, exist_ok=True)
 
     def start(self):
-        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", "always",
-                "--dir", self.dir, "--maxmemory-policy", "noeviction",
-                "--logfile", os.path.join(self.dir, "redis.log")] + self.extra
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        r = Redis(self.port, timeout=2)
+        """Starts (or restarts, on the same port and data) and waits until it answers."""
+        first = self.proc is None
+        for attempt in range(5):
+            args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                    "--save", "", "--appendonly", "yes" if self.appendonly else "no",
+                    "--appendfsync", "always", "--dir", self.dir,
+                    "--maxmemory-policy", "noeviction",
+                    "--logfile", os.path.join(self.dir, "redis.log")] + self.extra
+            self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+            r = Redis(self.port, timeout=2)
 
-        def up():
-            if self.proc.poll() is not None:
-                raise TestFailure(f"redis-server {self.name} exited with {self.proc.returncode}; "
-                                  f"see {self.dir}/redis.log")
-            return r.ping()
-        wait_until(up, f"redis-server {self.name} on port {self.port}")
-        r.close()
+            def up():
+                if self.proc.poll() is not None:
+                    return "exited"
+                # Make sure it is our process answering, not another test's on a reused port.
+                info = r.cmd("INFO", "server")
+                return f"process_id:{self.proc.pid}\r" in info
+            try:
+                state = wait_until(up, f"redis-server {self.name} on port {self.port}")
+            finally:
+                r.close()
+            if state is True:
+                return
+            if first and not self.fixed_port:
+                self.port = free_port()  # the free port was taken meanwhile: try another
+                continue
+            break
+        raise TestFailure(f"redis-server {self.name} exited with {self.proc.returncode}; "
+                          f"see {self.dir}/redis.log")
 
     def stop(self):
         """SIGTERM: Redis flushes its AOF and exits; a later start() loads it back."""
@@ -274,7 +292,7 @@ class RedisServer:
         self.kill()
 
 
-# --- HTTP over a raw socket ---------------------------------------------------------------------
+# --- HTTP over a raw socket -------------------------------------------------------------------
 
 class Response:
     def __init__(self, status, headers, body):
@@ -295,7 +313,7 @@ class Response:
         return f"<HTTP {self.status} {self.body[:300]!r}>"
 
 
-def _read_response(f):
+def _read_response(f, head_only=False):
     line = f.readline()
     if not line:
         raise ConnectionError("connection closed without an answer")
@@ -310,7 +328,9 @@ def _read_response(f):
             break
         k, _, v = h.decode("latin-1").partition(":")
         headers[k.strip().lower()] = v.strip()
-    if "content-length" in headers:
+    if head_only:
+        body = b""
+    elif "content-length" in headers:
         body = f.read(int(headers["content-length"]))
     elif headers.get("transfer-encoding", "").lower() == "chunked":
         body = b""
@@ -360,11 +380,41 @@ def http_request(port, method, path, body=b"", headers=None, source=None, timeou
             pass  # an early answer (401, 413) may close before we finished sending
         f = s.makefile("rb")
         try:
-            return _read_response(f)
+            return _read_response(f, head_only=method == "HEAD")
         finally:
             f.close()
     finally:
         s.close()
+
+
+class HttpConn:
+    """A kept-alive HTTP/1.1 connection for several requests in a row."""
+
+    def __init__(self, port, source=None, timeout=30.0, host="127.0.0.1"):
+        self.port, self.host = port, host
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        if source:
+            self.sock.bind((source, 0))
+        self.sock.connect((host, port))
+        self.f = self.sock.makefile("rb")
+
+    def request(self, method, path, body=b"", headers=None):
+        if isinstance(body, str):
+            body = body.encode()
+        hdrs = {"Host": f"{self.host}:{self.port}"}
+        hdrs.update(headers or {})
+        if body or method in ("POST", "PUT", "PATCH"):
+            hdrs["Content-Length"] = str(len(body))
+        head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in hdrs.items())
+        self.sock.sendall(head.encode("latin-1") + b"\r\n" + body)
+        return _read_response(self.f, head_only=method == "HEAD")
+
+    def close(self):
+        try:
+            self.f.close()
+        finally:
+            self.sock.close()
 
 
 # --- events -----------------------------------------------------------------------------------
@@ -421,7 +471,7 @@ def hmac_header(key, body, t=None, extra_sigs=()):
     return f"t={t}," + ",".join(sigs)
 
 
-# --- metrics --------------------------------------------------------------------------------------
+# --- metrics ----------------------------------------------------------------------------------
 
 _METRIC_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)$')
 _LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
@@ -455,7 +505,7 @@ class Metrics:
         return self.get(name, **labels) is not None
 
 
-# --- the service --------------------------------------------------------------------------------
+# --- the service ------------------------------------------------------------------------------
 
 class Service:
     """One ml-connector process (serve) with its own prefix, port and log file."""
@@ -478,7 +528,7 @@ class Service:
             "MLC_DATAVERSE_ORGANIZATION_ID": DV_ORG,
             "MLC_WORKERS": "4",
             "MLC_HTTP_THREADS": "2",
-            "MLC_QUEUE_VISIBILITY_TIMEOUT_S": "2",
+            "MLC_QUEUE_VISIBILITY_TIMEOUT_S": "10",  # tests of reclaim set less
             "MLC_QUEUE_RETRY_BASE_MS": "100",
             "MLC_QUEUE_RETRY_MAX_S": "2",
             "MLC_SHUTDOWN_GRACE_S": "20",
@@ -487,6 +537,7 @@ class Service:
         self.env.update(env or {})
         self.port = None
         self.proc = None
+        self.logf = None
         self.log_path = os.path.join(work_dir(), f"{name}.log")
         self.logs = []  # every log file this service wrote (one per start)
         self.starts = 0
@@ -520,6 +571,8 @@ class Service:
             path = self.log_path if self.starts == 1 else \
                 self.log_path.replace(".log", f".{self.starts}.log")
             self.logs.append(path)
+            if self.logf:
+                self.logf.close()
             self.logf = open(path, "wb")
             self.proc = subprocess.Popen([self.binary, "serve"], env=self.full_env(),
                                          stdout=self.logf, stderr=subprocess.STDOUT)
@@ -571,11 +624,13 @@ class Service:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.logf:
+            self.logf.close()
+            self.logf = None
 
     def cli(self, *args, binary=None, timeout=None):
         """Runs another subcommand (dlq, version, ...) with this service's configuration."""
         env = self.full_env()
-        env.pop("MLC_LISTEN", None)
         p = subprocess.run([binary or self.binary] + list(args), env=env, capture_output=True,
                            timeout=timeout or DEADLINE * 2)
         out, err = p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
@@ -630,8 +685,10 @@ class Service:
 
     def post_dv(self, ctx, code=None, query=None, headers=None, raw=None, **kw):
         body = raw if raw is not None else json.dumps(ctx)
-        if query is None:
-            query = "?code=" + (code if code is not None else self.dv_key) if code is not False else ""
+        if query is None and code is False:
+            query = ""
+        elif query is None:
+            query = "?code=" + (code if code is not None else self.dv_key)
         h = {"Content-Type": "application/json"}
         h.update(headers or {})
         return self.request("POST", "/v1/webhooks/dataverse" + query, body, h, **kw)
@@ -685,7 +742,7 @@ class Service:
                 and self.retry_len() == 0)
 
 
-# --- common assertions -----------------------------------------------------------------------------
+# --- common assertions ------------------------------------------------------------------------
 
 def check_no_sanitizer_report(text, where):
     for m in SANITIZER_MARKERS:
@@ -731,7 +788,9 @@ def check_logs_clean(svc, secrets):
         check(s not in text, f"{svc.name}: secret {s[:10]}... never appears in the log",
               next((l for l in text.splitlines() if s in l), None))
     recs = svc.log_records()
-    non_json = [r["raw"] for r in recs if "raw" in r]
+    # The one exception: the plain "ml-connector: <why>" line main() prints when it refuses to
+    # start, for humans reading a terminal.
+    non_json = [r["raw"] for r in recs if "raw" in r and not r["raw"].startswith("ml-connector: ")]
     check(not non_json, f"{svc.name}: every log line is a JSON object", non_json[:3])
     access = [r for r in recs if r.get("msg") == "access"]
     check(len(access) > 0, f"{svc.name}: access log lines are written ({len(access)})")
@@ -739,7 +798,7 @@ def check_logs_clean(svc, secrets):
     check(not bad, f"{svc.name}: no access log line contains a query string", bad[:3])
 
 
-# --- the runner ------------------------------------------------------------------------------------
+# --- the runner -------------------------------------------------------------------------------
 
 def cleanup_all():
     for p in reversed(_processes):
@@ -762,7 +821,8 @@ def run(*tests):
     failed = None
     try:
         for t in tests:
-            say(f"--- {t.__name__}: {(t.__doc__ or '').strip().splitlines()[0] if t.__doc__ else ''}")
+            doc = (t.__doc__ or "").strip().splitlines()
+            say(f"--- {t.__name__}: {doc[0] if doc else ''}")
             t1 = time.monotonic()
             t()
             say(f"    ({time.monotonic() - t1:.1f} s)")

@@ -122,8 +122,9 @@ def test_ip_allowlist():
 def test_dataverse_header_mode():
     """Dataverse header mode: every configured header must match"""
     v1, v2 = rand_secret("hdr1"), rand_secret("hdr2")
-    svc = Service("dvheader", env={"MLC_DATAVERSE_WEBHOOK_AUTH": "header",
-                                   "MLC_DATAVERSE_WEBHOOK_HEADERS": f"X-Mlc-Key={v1},X-Mlc-Env={v2}"})
+    svc = Service("dvheader",
+                  env={"MLC_DATAVERSE_WEBHOOK_AUTH": "header",
+                       "MLC_DATAVERSE_WEBHOOK_HEADERS": f"X-Mlc-Key={v1},X-Mlc-Env={v2}"})
     svc.secrets = [v1, v2, svc.ns_secret]
     services.append(svc)
     svc.start()

@@ -1,7 +1,8 @@
 """Retries, the dead-letter stream and the circuit breaker: a failing handler is retried with
 growing delays, dead-lettered with its reason after MLC_QUEUE_MAX_ATTEMPTS, and `ml-connector dlq`
 lists, shows and replays it; 50 jobs failing alike pause the lane with exactly one alert and one
-`dlq replay --fingerprint` drains them; the shipped binary dead-letters jobs it has no handler for."""
+`dlq replay --fingerprint` drains them; a job never reaching an outcome is dead-lettered after
+MLC_QUEUE_MAX_DELIVERIES; the shipped binary dead-letters jobs it has no handler for."""
 import json
 import time
 
@@ -34,11 +35,11 @@ def test_retry_backoff_dlq():
     check(r.status == 202, "event for a failing handler -> 202", r)
     wait_until(lambda: svc.dlq_len() == 1, "the job to reach the DLQ")
     check(True, "the job is dead-lettered")
-    check_eq(svc.executions().get(k), MAX_ATTEMPTS,
-             f"the handler ran MLC_QUEUE_MAX_ATTEMPTS={MAX_ATTEMPTS} times")
+    check_eq(svc.executions().get(k), MAX_ATTEMPTS + 1,
+             f"the handler ran once plus MLC_QUEUE_MAX_ATTEMPTS={MAX_ATTEMPTS} retries")
     times = [int(x.split(" ")[1]) for x in svc.redis.cmd("LRANGE", svc.key("test:times"), 0, -1)
              if x.split(" ")[0] == k]
-    check_eq(len(times), MAX_ATTEMPTS, "one start time recorded per execution")
+    check_eq(len(times), MAX_ATTEMPTS + 1, "one start time recorded per execution")
     delays = [b - a for a, b in zip(times, times[1:])]
     say_delays = ", ".join(f"{d} ms" for d in delays)
     # Equal jitter: attempt n waits between base*2^(n-1)/2 and base*2^(n-1); only the lower
@@ -75,10 +76,10 @@ def test_retry_backoff_dlq():
     check(rc == 2 and "usage" in err, "`dlq` without a subcommand exits 2 with usage", (rc, err))
     m = svc.metrics()
     check(m.get("mlc_dlq_depth") == 1, "mlc_dlq_depth 1", m.get("mlc_dlq_depth"))
-    check(m.get("mlc_job_retries_total") == MAX_ATTEMPTS - 1,
-          f"mlc_job_retries_total counts the {MAX_ATTEMPTS - 1} reschedules",
+    check(m.get("mlc_job_retries_total") == MAX_ATTEMPTS,
+          f"mlc_job_retries_total counts the {MAX_ATTEMPTS} reschedules",
           m.get("mlc_job_retries_total"))
-    check(m.get("mlc_jobs_total", kind="customer", outcome="retry") == MAX_ATTEMPTS - 1 and
+    check(m.get("mlc_jobs_total", kind="customer", outcome="retry") == MAX_ATTEMPTS and
           m.get("mlc_jobs_total", kind="customer", outcome="dead") == 1,
           "mlc_jobs_total by outcome: retries and one dead")
 
@@ -155,7 +156,8 @@ def test_breaker():
           f"all 50 jobs are accounted for: {dead} dead-lettered, {waiting} waiting",
           (dead, waiting, svc.effects()))
     m = svc.metrics()
-    check_eq(m.get("mlc_breaker_alerts_total"), 1.0, "exactly one alert (mlc_breaker_alerts_total 1)")
+    check_eq(m.get("mlc_breaker_alerts_total"), 1.0,
+             "exactly one alert (mlc_breaker_alerts_total 1)")
     trips = [x for x in svc.log_records() if x.get("msg") == "circuit breaker tripped: lane paused"]
     check(len(trips) == 1 and trips[0].get("fingerprint") == fp,
           "one 'circuit breaker tripped' error line naming the fingerprint", trips)
@@ -178,6 +180,43 @@ def test_breaker():
     check_eq(m.get("mlc_breaker_alerts_total"), 1.0, "still exactly one alert")
     rc, out, _ = svc.cli("dlq", "replay", "--fingerprint", fp)
     check(rc == 0 and json.loads(out)["replayed"] == 0, "a second replay finds nothing", out)
+
+
+def test_max_deliveries():
+    """a job whose worker keeps crashing is dead-lettered after MLC_QUEUE_MAX_DELIVERIES"""
+    svc = Service("poison", env={"MLC_QUEUE_MAX_DELIVERIES": "2",
+                                 "MLC_QUEUE_VISIBILITY_TIMEOUT_S": "1"})
+    services.append(svc)
+    svc.start()
+    # Each delivery dies with the process (kill -9) before it reaches an outcome.
+    svc.set_mode("sleep:30000")
+    ev = ns_event()
+    check(svc.post_ns(ev).status == 202, "event -> 202")
+    for n in (1, 2):
+        wait_until(lambda: svc.executions().get(ev["eventId"]) == n, f"delivery {n} to start")
+        svc.kill9()
+        check(True, f"process killed during delivery {n}")
+        svc.start()
+    wait_until(lambda: svc.dlq_len() == 1, "the job to be dead-lettered")
+    e = dlq_list(svc)[0]
+    check("without an outcome" in e["reason"] and "2 times" in e["reason"],
+          "reason: delivered MLC_QUEUE_MAX_DELIVERIES=2 times without an outcome", e["reason"])
+    check_eq(svc.executions().get(ev["eventId"]), 2, "the handler saw exactly 2 deliveries")
+    svc.set_mode("ok")
+    check(svc.idle(), "the stream is empty and nothing is pending afterwards")
+
+
+def test_long_job_not_reclaimed():
+    """a live job running longer than the visibility timeout is not run twice (heartbeat)"""
+    svc = Service("longjob", env={"MLC_QUEUE_VISIBILITY_TIMEOUT_S": "1", "MLC_WORKERS": "4"})
+    services.append(svc)
+    svc.start()
+    svc.set_mode("sleep:4000")
+    ev = ns_event()
+    check(svc.post_ns(ev).status == 202, "event -> 202")
+    wait_until(lambda: svc.effects().get(ev["eventId"]) and svc.idle(), "the slow job to finish")
+    check_eq(svc.executions().get(ev["eventId"]), 1,
+             "a 4 s job with a 1 s visibility timeout ran once: its worker kept it claimed")
 
 
 def test_no_handler():
@@ -208,4 +247,5 @@ def test_logs():
 
 
 if __name__ == "__main__":
-    run(test_retry_backoff_dlq, test_breaker, test_no_handler, test_logs)
+    run(test_retry_backoff_dlq, test_breaker, test_max_deliveries, test_long_job_not_reclaimed,
+        test_no_handler, test_logs)

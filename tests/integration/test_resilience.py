@@ -4,8 +4,8 @@ comes back without a restart, also empty (the group is recreated); a Redis with 
 maxmemory-policy is refused at start."""
 import json
 
-from mlctest import (Redis, RedisServer, Service, check, check_eq, check_logs_clean,
-                     check_problem, dv_context, ns_event, run, say, wait_until)
+from mlctest import (HttpConn, Redis, RedisServer, Service, check, check_eq, check_logs_clean,
+                     check_problem, dv_context, http_request, ns_event, run, say, wait_until)
 
 services = []
 
@@ -86,15 +86,32 @@ def test_sigterm():
     check(r.status == 202, f"{n} events -> 202", r)
     wait_until(lambda: len(svc.executions()) >= 4 and len(svc.pending()) >= 4,
                "four jobs in flight")
+    # A kept-alive connection (a load balancer's, a probe's) opened before the signal.
+    conn = HttpConn(svc.port)
+    check(conn.request("GET", "/readyz").status == 200, "GET /readyz on a kept-alive connection "
+          "-> 200 before the signal")
     started = set(svc.executions())
     svc.sigterm()
     check(True, f"SIGTERM sent with {len(started)} jobs in flight")
     started |= set(svc.executions())
-    try:
-        r = svc.get("/readyz", timeout=10)
-        check_problem(r, 503, "shutting_down", "GET /readyz while draining")
-    except OSError:
-        say("note /readyz could not be asked: the service had already finished draining")
+    # The jobs sleep 4 s, so the service is still draining for the next few requests; the
+    # signal itself takes a moment to be picked up.
+    wait_until(lambda: conn.request("GET", "/readyz").status == 503, "/readyz to turn 503")
+    check_problem(conn.request("GET", "/readyz"), 503, "shutting_down",
+                  "GET /readyz on the open connection while draining")
+    late = ns_event(record_type="contact", record_id=399999)
+    r = conn.request("POST", "/v1/webhooks/netsuite", json.dumps(late),
+                     {"Content-Type": "application/json", "X-MLC-Webhook-Secret": svc.ns_secret})
+    check(r.status == 202, "a webhook on the open connection is still accepted while draining", r)
+    conn.close()
+    def refused():
+        try:
+            http_request(svc.port, "GET", "/healthz", timeout=5)
+            return False
+        except OSError:
+            return (True, svc.alive())
+    _, alive = wait_until(refused, "new connections to be refused")
+    check(alive, "new connections are refused while the service is still draining")
     rc = svc.wait_exit()
     check_eq(rc, 0, "the service exits 0 after draining")
     eff = svc.effects()
@@ -102,15 +119,16 @@ def test_sigterm():
           sorted(started - set(eff)))
     check_eq(svc.pending(), [], "nothing left pending (in-flight jobs were acked)")
     left = svc.stream_stats()[0]
-    check_eq(len(eff) + left, n, f"the {left} jobs not started yet stay queued; none lost")
+    check_eq(len(eff) + left, n + 1, f"the {left} jobs not started yet stay queued; none lost")
     recs = svc.log_records()
     check(any("draining" in x.get("msg", "") for x in recs)
           and any(x.get("msg") == "stopped" for x in recs), "drain and stop are logged")
 
     svc.set_mode("ok")
     svc.start()
-    wait_until(lambda: len(svc.effects()) == n and svc.idle(), "the queued rest to run after a start")
-    check(True, f"after a new start all {n} jobs have their effect")
+    wait_until(lambda: len(svc.effects()) == n + 1 and svc.idle(),
+               "the queued rest to run after a start")
+    check(True, f"after a new start all {n + 1} jobs have their effect")
     check(all(v == 1 for v in svc.executions().values()), "no job ran twice")
 
 
@@ -152,6 +170,8 @@ def test_redis_outage():
     check(svc.get("/healthz").status == 200, "GET /healthz stays 200 (the process is alive)")
     m = svc.metrics()
     check(m.get("mlc_redis_up") == 0, "mlc_redis_up 0", m.get("mlc_redis_up"))
+    rc, _, err = svc.cli("dlq", "list")
+    check(rc == 1 and "Redis" in err, "`dlq list` with Redis down exits 1 saying why", (rc, err))
 
     redis.start()
     check(True, "Redis started again (same data)")
@@ -188,8 +208,8 @@ def test_redis_outage():
     redis.kill()
 
 
-def test_eviction_policy():
-    """a Redis with maxmemory-policy allkeys-lru -> serve refuses to start"""
+def test_startup_checks():
+    """a Redis with maxmemory-policy allkeys-lru -> serve refuses to start; schema, config"""
     redis = RedisServer("lru", appendonly=False, extra=["--maxmemory-policy", "allkeys-lru"])
     redis.start()
     svc = Service("lru", redis_port=redis.port)
@@ -197,7 +217,7 @@ def test_eviction_policy():
     svc.start(expect_exit=True)
     rc = svc.wait_exit(timeout=60)
     text = svc.log_text()
-    check(rc not in (0, None), f"serve exits non-zero ({rc})")
+    check_eq(rc, 1, "serve refuses to start: exit 1 (a failure it explains)")
     check("maxmemory-policy" in text and "allkeys-lru" in text and "noeviction" in text,
           "with a clear message naming the policy and what is required",
           text.strip().splitlines()[-1:] if text.strip() else text)
@@ -216,15 +236,49 @@ def test_eviction_policy():
     check_eq(svc2.stop(), 0, "SIGTERM -> exit 0")
     redis2.kill()
 
+    # A key schema newer than the binary knows stops start-up; an equal one is fine.
+    svc3 = Service("schema")
+    services.append(svc3)
+    svc3.redis.cmd("SET", svc3.key("schema"), "99")
+    svc3.start(expect_exit=True)
+    rc = svc3.wait_exit(timeout=60)
+    text = svc3.log_text()
+    check(rc == 1 and "schema" in text and "99" in text,
+          "a newer key-schema version (99) -> serve exits 1 naming it", (rc, text[-300:]))
+    check_eq(svc3.redis.cmd("GET", svc3.key("schema")), "99", "the newer schema key is untouched")
+    svc3.redis.cmd("DEL", svc3.key("schema"))
+    svc3.start()
+    check_eq(svc3.redis.cmd("GET", svc3.key("schema")), "1", "a fresh prefix gets schema version 1")
+    check_eq(svc3.stop(), 0, "SIGTERM -> exit 0")
+
+    # Configuration errors: exit 2 with one line naming the variable.
+    svc4 = Service("badconfig")
+    services.append(svc4)
+    for var, value, why in (("MLC_NETSUITE_WEBHOOK_SECRETS", None, "required"),
+                            ("MLC_NETSUITE_ALLOWED_CIDRS", "10.0.0.0/33", None),
+                            ("MLC_WORKERS", "0", "out of range"),
+                            ("MLC_REDIS_URL", "http://x", "redis://")):
+        saved = dict(svc4.env)
+        if value is None:
+            svc4.env.pop(var)
+        else:
+            svc4.env[var] = value
+        svc4.start(expect_exit=True)
+        rc = svc4.wait_exit(timeout=60)
+        lines = svc4.log_text().strip().splitlines()
+        check(rc == 2 and lines and var in lines[-1] and (why is None or why in lines[-1]),
+              f"{var}={value} -> exit 2 with a line naming it", (rc, lines[-2:]))
+        svc4.env = saved
+
 
 def test_logs():
     """clean logs"""
     for svc in services:
         if svc.alive():
             check(svc.stop() == 0, f"{svc.name}: SIGTERM -> exit 0")
-        if svc.name != "lru":  # refused to start: no access lines to look at
+        if svc.name not in ("lru", "badconfig"):  # never served: no access lines to look at
             check_logs_clean(svc, [svc.ns_secret, svc.dv_key])
 
 
 if __name__ == "__main__":
-    run(test_kill9, test_sigterm, test_redis_outage, test_eviction_policy, test_logs)
+    run(test_kill9, test_sigterm, test_redis_outage, test_startup_checks, test_logs)

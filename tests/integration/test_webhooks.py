@@ -4,7 +4,7 @@ error status answers problem+json and enqueues nothing; dedupe, batches, coalesc
 import json
 
 from mlctest import (DV_ORG, NS_ACCOUNT, Service, check, check_eq, check_logs_clean,
-                     check_problem, dv_context, expect_rejected, guid, new_id, ns_event, run,
+                     check_problem, dv_context, expect_rejected, guid, ns_event, run,
                      wait_until)
 
 svc = None
@@ -19,6 +19,10 @@ def setup():
     check(svc.get("/healthz").status == 200, "GET /healthz -> 200")
     wait_until(lambda: svc.get("/readyz").status == 200, "GET /readyz -> 200")
     check(True, "GET /readyz -> 200")
+    rc, _, err = svc.cli("healthcheck")
+    check(rc == 0, "`ml-connector healthcheck` against the running service exits 0", err)
+    r = svc.request("HEAD", "/healthz")
+    check(r.status == 200, "HEAD /healthz -> 200", r)
 
 
 def processed(job_key):
@@ -29,7 +33,7 @@ def processed(job_key):
 def test_netsuite_valid():
     """NetSuite: valid event -> 202 -> stream entry -> handler ran -> acked"""
     # Hold the handler inside the job so the entry is observable in the stream before the ack.
-    svc.set_mode("sleep:1500")
+    svc.set_mode("sleep:3000")
     ev = ns_event(record_type="customer", record_id=4711, event_type="edit")
     _, added0 = svc.stream_stats()
     r = svc.post_ns(ev)
@@ -53,7 +57,7 @@ def test_netsuite_valid():
              "the executed entry is the one the webhook added")
 
     # A delete event is enqueued as a deletion.
-    svc.set_mode("sleep:1000")
+    svc.set_mode("sleep:3000")
     ev = ns_event(record_type="contact", event_type="delete")
     r = svc.post_ns(ev)
     check(r.status == 202, "delete event -> 202", r)
@@ -75,7 +79,7 @@ def test_netsuite_valid():
 
 def test_dataverse_valid():
     """Dataverse: valid context -> 202 -> stream entry -> handler ran -> acked"""
-    svc.set_mode("sleep:1500")
+    svc.set_mode("sleep:3000")
     ctx = dv_context("Update", "account")
     _, added0 = svc.stream_stats()
     r = svc.post_dv(ctx)
@@ -102,6 +106,19 @@ def test_dataverse_valid():
                      ("Assign", "contact"), ("SetState", "account")):
         r = svc.post_dv(dv_context(msg, ent))
         check(r.status == 202 and r.json()["accepted"] == 1, f"{msg} {ent} -> 202 accepted", r)
+
+    # A context Dataverse stripped for size still names the row: enqueued, marked stripped.
+    svc.set_mode("sleep:3000")
+    big = dv_context("Update", "contact")
+    big.pop("InputParameters")
+    r = svc.post_dv(big, headers={"x-ms-dynamics-msg-size-exceeded": "true"})
+    check(r.status == 202, "stripped context (x-ms-dynamics-msg-size-exceeded) -> 202", r)
+    entries = svc.redis.cmd("XRANGE", svc.key("q:live"), "-", "+")
+    mine = [json.loads(e[1][1]) for e in entries if big["OperationId"] in json.dumps(e)]
+    check(len(mine) == 1 and mine[0]["data"]["stripped"] is True
+          and mine[0]["data"]["entityId"] == big["PrimaryEntityId"],
+          "the job is marked stripped and names the row", mine)
+    svc.set_mode("ok")
 
     # Irrelevant message or table: 200, ignored, nothing enqueued.
     for msg, ent in (("Retrieve", "account"), ("Update", "lead"), ("Associate", "contact")):
@@ -238,6 +255,15 @@ def test_dedupe_and_batches():
     check(r.status == 202 and r.json() == {"accepted": 2, "duplicates": 1, "ignored": 0},
           "batch [a, b, a] -> 2 accepted, 1 duplicate", r)
 
+    # The largest batch.
+    batch = [ns_event(record_type="contact") for _ in range(100)]
+    r = svc.post_ns({"events": batch})
+    check(r.status == 202 and r.json() == {"accepted": 100, "duplicates": 0, "ignored": 0},
+          "a batch of 100 events -> 202 accepted 100", r)
+    wait_until(lambda: all(svc.effects().get(e["eventId"]) for e in batch),
+               "the 100 batch jobs to run")
+    check(True, "all 100 batch jobs ran")
+
     # The same Dataverse operation twice.
     ctx = dv_context()
     _, added0 = svc.stream_stats()
@@ -348,6 +374,8 @@ def test_logs():
     wait_until(lambda: svc.idle(), "the queue to drain")
     rc = svc.stop()
     check_eq(rc, 0, "SIGTERM -> exit 0")
+    rc, _, err = svc.cli("healthcheck")
+    check(rc == 1, "`ml-connector healthcheck` exits 1 once the service is gone", (rc, err))
     check_logs_clean(svc, [svc.ns_secret, svc.dv_key])
     recs = svc.log_records()
     dv = [r for r in recs if r.get("msg") == "access" and r.get("path") == "/v1/webhooks/dataverse"]
