@@ -105,14 +105,17 @@ if [ -z "$BIN" ]; then
         libjansson-dev libssl-dev libhiredis-dev libsqlite3-dev
     fi
     log "configuring a Release build in $BUILD_DIR"
+    cfglog=$(mktemp "${TMPDIR:-/tmp}/mlc-bench-cmake.XXXXXX")
     timeout 600 cmake -S "$repo" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DMLC_TESTS=OFF \
-      >"${TMPDIR:-/tmp}/mlc-bench-cmake.$$.log" 2>&1 ||
-      { cat "${TMPDIR:-/tmp}/mlc-bench-cmake.$$.log" >&2; die "cmake configure failed"; }
-    rm -f "${TMPDIR:-/tmp}/mlc-bench-cmake.$$.log"
+      >"$cfglog" 2>&1 || { cat "$cfglog" >&2; rm -f "$cfglog"; die "cmake configure failed"; }
+    rm -f "$cfglog"
   fi
   # Incremental: a no-op when up to date, so the figures always belong to the current sources.
-  timeout 1200 cmake --build "$BUILD_DIR" -j"$(nproc)" --target ml-connector >/dev/null ||
-    die "build failed (cmake --build $BUILD_DIR --target ml-connector); MLC_BENCH_BIN=path measures a given binary"
+  buildlog=$(mktemp "${TMPDIR:-/tmp}/mlc-bench-build.XXXXXX")
+  timeout 1200 cmake --build "$BUILD_DIR" -j"$(nproc)" --target ml-connector >"$buildlog" 2>&1 ||
+    { tail -n 40 "$buildlog" >&2; rm -f "$buildlog"
+      die "build failed (cmake --build $BUILD_DIR --target ml-connector); MLC_BENCH_BIN=path measures a given binary"; }
+  rm -f "$buildlog"
 fi
 [ -x "$BIN" ] || die "no service binary at $BIN"
 
@@ -122,10 +125,10 @@ pids=()        # every process this script started and has not yet stopped
 watchdog=""
 
 stop_pid() {   # stop_pid PID: TERM, wait up to 5 s, then KILL; only our own children
-  local pid=$1 i
+  local pid=$1
   kill -0 "$pid" 2>/dev/null || return 0
   kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 50); do
+  for _ in $(seq 50); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
@@ -159,8 +162,8 @@ trap 'log "stopped (time limit ${MAX_S}s or SIGTERM)"; exit 124' TERM
 watchdog=$!
 
 free_port() {
-  local p i
-  for i in $(seq 200); do
+  local p
+  for _ in $(seq 200); do
     p=$((20000 + RANDOM % 40000))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
   done
@@ -239,8 +242,8 @@ EOF
   "$NGINX_BIN" -p "$dir" -c "$conf" -g 'daemon off; master_process on;' 2>"$dir/stderr.log" &
   local npid=$!
   pids+=("$npid")
-  local i ok=0
-  for i in $(seq 100); do
+  local ok=0
+  for _ in $(seq 100); do
     if curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$port/" 2>/dev/null | grep -q 204; then ok=1; break; fi
     kill -0 "$npid" 2>/dev/null || break
     sleep 0.1
@@ -263,7 +266,7 @@ EOF
 # ---------------------------------------------------------------- one service round
 declare -A R_EPS R_N202 R_XLEN R_P50 R_P99 R_RSS R_SVC_CPU R_REDIS_CPU R_BUSY R_SVC_US R_REDIS_US
 run_round() {
-  local fsync=$1 dir=$work/$1 rport rpid spid sport i
+  local fsync=$1 dir=$work/$1 rport rpid spid sport
   mkdir -p "$dir/redis"
   rport=$(free_port)
   redis-server --port "$rport" --bind 127.0.0.1 --dir "$dir/redis" --appendonly yes \
@@ -271,7 +274,7 @@ run_round() {
     --logfile "$dir/redis.log" &
   rpid=$!
   pids+=("$rpid")
-  for i in $(seq 100); do
+  for _ in $(seq 100); do
     [ "$(redis-cli -p "$rport" ping 2>/dev/null)" = PONG ] && break
     kill -0 "$rpid" 2>/dev/null || break
     sleep 0.1
@@ -295,13 +298,14 @@ run_round() {
     MLC_SHUTDOWN_GRACE_S=1
   )
   [ -n "$HTTP_THREADS" ] && env+=("MLC_HTTP_THREADS=$HTTP_THREADS")
-  env -u MLC_NETSUITE_ACCOUNT_ID -u MLC_NETSUITE_WEBHOOK_AUTH "${env[@]}" "$BIN" serve \
+  # A clean environment: no MLC_* setting of the caller's shell leaks into the measurement.
+  env -i PATH="$PATH" "${env[@]}" "$BIN" serve \
     >"$dir/service.out" 2>"$dir/service.log" &
   spid=$!
   pids+=("$spid")
   # MLC_LOG_LEVEL=warn hides the "listening" line; find the port from /proc instead.
   sport=""
-  for i in $(seq 150); do
+  for _ in $(seq 150); do
     kill -0 "$spid" 2>/dev/null || break
     sport=$(ss -ltnpH 2>/dev/null | awk -v pid="pid=$spid," '$0 ~ pid { n = split($4, a, ":"); print a[n]; exit }')
     [ -n "$sport" ] && break
@@ -383,10 +387,12 @@ run_round() {
     for p in service redis; do
       echo "  perf, $p: self cost by symbol (perf slowed this round; its figures are not the benchmark's)"
       perf report -i "$dir/perf-$p.data" --no-children --sort dso,symbol --stdio -g none \
-        --percent-limit 1 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 30 | sed 's/^/    | /' || true
+        --percent-limit 1 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 30 |
+        sed -e 's/[ -]*$//' -e 's/^/    | /' || true
       echo "  perf, $p: inclusive cost (children) by symbol"
       perf report -i "$dir/perf-$p.data" --children --sort symbol --stdio -g none \
-        --percent-limit 4 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 40 | sed 's/^/    | /' || true
+        --percent-limit 4 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 40 |
+        sed -e 's/[ -]*$//' -e 's/^/    | /' || true
     done
   fi
   echo "  CPU during the run: service ${R_SVC_CPU[$fsync]} of one core (${R_SVC_US[$fsync]} us per accepted event), redis ${R_REDIS_CPU[$fsync]} (${R_REDIS_US[$fsync]} us/event); all CPUs busy ${R_BUSY[$fsync]} (wrk and anything else running here included)"

@@ -702,6 +702,9 @@ enum mlc_rc ns_datagen(struct ns_sandbox *s, const struct ns_options *o, char *e
     items(&g, k);
     customers(&g, n, ci, &next_entity, &next_nkey);
     orders(&g, m, large, k, ci, n, &next_tx);
+    /* the deletion pass looks orders up by customer and children by parent */
+    exec(&g, "CREATE INDEX IF NOT EXISTS tx_entity ON \"transaction\"(entity);"
+             "CREATE INDEX IF NOT EXISTS customer_parent ON customer(parent);");
     deletions(&g, n);
     char meta[512];
     snprintf(meta, sizeof meta,

@@ -62,24 +62,46 @@ void ns_reply_json(struct mlc_request *r, unsigned status, json_t *body)
     free(s);
 }
 
-void ns_reply_error(struct mlc_request *r, unsigned status, const char *code, const char *query_param,
-                    const char *detail_fmt, ...)
+static json_t *error_body(unsigned status, const char *code, const char *query_param,
+                          const char *detail)
 {
-    char detail[1024];
-    va_list ap;
-    va_start(ap, detail_fmt);
-    vsnprintf(detail, sizeof detail, detail_fmt, ap);
-    va_end(ap);
     const char *type, *title;
     status_text(status, &type, &title);
     json_t *d = json_pack("{s:s}", "detail", detail);
     if (query_param)
         json_object_set_new(d, "o:errorQueryParam", json_string(query_param));
     json_object_set_new(d, "o:errorCode", json_string(code));
-    json_t *body = json_pack("{s:s, s:s, s:i, s:[o]}", "type", type, "title", title, "status",
-                             (int)status, "o:errorDetails", d);
+    return json_pack("{s:s, s:s, s:i, s:[o]}", "type", type, "title", title, "status",
+                     (int)status, "o:errorDetails", d);
+}
+
+__attribute__((format(printf, 4, 0))) static json_t *error_bodyv(unsigned status, const char *code, const char *query_param,
+                          const char *detail_fmt, va_list ap)
+{
+    char detail[1024];
+    vsnprintf(detail, sizeof detail, detail_fmt, ap);
+    return error_body(status, code, query_param, detail);
+}
+
+json_t *ns_error_body(unsigned status, const char *code, const char *query_param,
+                      const char *detail_fmt, ...)
+{
+    va_list ap;
+    va_start(ap, detail_fmt);
+    json_t *b = error_bodyv(status, code, query_param, detail_fmt, ap);
+    va_end(ap);
+    return b;
+}
+
+void ns_reply_error(struct mlc_request *r, unsigned status, const char *code, const char *query_param,
+                    const char *detail_fmt, ...)
+{
+    va_list ap;
+    va_start(ap, detail_fmt);
+    json_t *b = error_bodyv(status, code, query_param, detail_fmt, ap);
+    va_end(ap);
     mlc_request_log_field(r, "o:errorCode", code);
-    ns_reply_json(r, status, body);
+    ns_reply_json(r, status, b);
 }
 
 void ns_reply_invalid_login(struct mlc_request *r)

@@ -194,6 +194,9 @@ enum mlc_rc ns_parse_deny(const char *list, unsigned *out);
 void ns_reply_error(struct mlc_request *r, unsigned status, const char *code, const char *query_param,
                     const char *detail_fmt, ...) __attribute__((format(printf, 5, 6)));
 void ns_reply_invalid_login(struct mlc_request *r);
+/* The same body, owned, for callers that answer later. */
+json_t *ns_error_body(unsigned status, const char *code, const char *query_param,
+                      const char *detail_fmt, ...) __attribute__((format(printf, 4, 5)));
 void ns_reply_json(struct mlc_request *r, unsigned status, json_t *body);
 
 /* ---- token.c ---- */
@@ -269,6 +272,8 @@ void ns_time_iso_utc(int64_t secs, char *out, size_t outsz);
 struct ns_sql {
     char *sql;             /* SQLite SQL (owned) */
     bool has_limit;        /* a top-level LIMIT was emitted (paging must wrap) */
+    size_t order_pos;      /* offset in sql of the top-level ORDER BY, 0 when none (counting
+                              needs no order: cutting it lets SQLite flatten the count) */
     int nitems;            /* top-level select items (-1 when a star makes it unknown) */
     unsigned char dt_item[NS_MAX_SELECT]; /* 1: item i is a datetime, 2: a date (rendered with
                                              the user's preference); 0: anything else */
@@ -283,6 +288,10 @@ void ns_sql_free(struct ns_sql *q);
 
 /* ---- query.c ---- */
 void ns_suiteql_handle(struct mlc_request *r, void *ud);
+/* Translates and runs one SuiteQL page. *out is the page (status 200) or NetSuite's error body
+ * (status 400); owned. limit and offset are already validated. */
+void ns_suiteql_run(struct ns_sandbox *s, const struct ns_settings *st, const char *query,
+                    long long limit, long long offset, json_t **out, unsigned *status);
 
 /* ---- record.c ---- */
 void ns_record_handle(struct mlc_request *r, void *ud);

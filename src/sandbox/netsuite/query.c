@@ -119,33 +119,26 @@ static int decl_kind(sqlite3_stmt *st, int i)
     return 0;
 }
 
-/* Maps an SQLite failure to NetSuite's 400 detail. */
-static void reply_sql_error(struct ns_sandbox *s, struct mlc_request *r, const struct ns_sql *q,
-                            const char *msg, bool interrupted)
+/* Maps an SQLite failure to NetSuite's 400 body (under db_mu: reads the authorizer's notes). */
+static json_t *sql_error(struct ns_sandbox *s, const struct ns_sql *q, const char *msg,
+                         bool interrupted)
 {
-    ns_count(s, NS_OUT_BAD_REQUEST);
-    mlc_request_log_field(r, "sqlite", msg);
     if (s->denied_table[0]) {
         char t[64];
         size_t n = 0;
         for (; s->denied_table[n] && n + 1 < sizeof t; n++)
             t[n] = (char)tolower((unsigned char)s->denied_table[n]);
         t[n] = '\0';
-        ns_reply_error(r, 400, "INVALID_PARAMETER", "q", SEARCH_PREFIX "Record '%s' was not found.",
-                       t);
-        return;
+        return ns_error_body(400, "INVALID_PARAMETER", "q", SEARCH_PREFIX "Record '%s' was not found.",
+                             t);
     }
-    if (s->denied_function[0]) {
-        ns_reply_error(r, 400, "INVALID_PARAMETER", "q",
-                       SEARCH_PREFIX "Invalid or unsupported search. Unsupported function '%s'.",
-                       s->denied_function);
-        return;
-    }
-    if (interrupted) {
-        ns_reply_error(r, 400, "INVALID_PARAMETER", "q",
-                       SEARCH_PREFIX "The search took too long to complete. Narrow the criteria.");
-        return;
-    }
+    if (s->denied_function[0])
+        return ns_error_body(400, "INVALID_PARAMETER", "q",
+                             SEARCH_PREFIX "Invalid or unsupported search. Unsupported function '%s'.",
+                             s->denied_function);
+    if (interrupted)
+        return ns_error_body(400, "INVALID_PARAMETER", "q",
+                             SEARCH_PREFIX "The search took too long to complete. Narrow the criteria.");
     const char *p;
     if ((p = strstr(msg, "no such column: "))) {
         p += strlen("no such column: ");
@@ -163,11 +156,10 @@ static void reply_sql_error(struct ns_sandbox *s, struct mlc_request *r, const s
         for (size_t i = 0; alias[0] && i < q->ntables; i++)
             if (strcasecmp(q->aliases[i][0] ? q->aliases[i] : q->tables[i], alias) == 0)
                 record = q->tables[i];
-        ns_reply_error(r, 400, "INVALID_PARAMETER", "q",
-                       SEARCH_PREFIX "Field '%s' for record '%s' was not found. Reason: "
-                                     "UNKNOWN_IDENTIFIER - Unknown identifier '%s'.",
-                       field, record, field);
-        return;
+        return ns_error_body(400, "INVALID_PARAMETER", "q",
+                             SEARCH_PREFIX "Field '%s' for record '%s' was not found. Reason: "
+                                           "UNKNOWN_IDENTIFIER - Unknown identifier '%s'.",
+                             field, record, field);
     }
     if ((p = strstr(msg, "no such table: "))) {
         p += strlen("no such table: ");
@@ -176,21 +168,17 @@ static void reply_sql_error(struct ns_sandbox *s, struct mlc_request *r, const s
         snprintf(t, sizeof t, "%s", dot ? dot + 1 : p);
         for (char *c = t; *c; c++)
             *c = (char)tolower((unsigned char)*c);
-        ns_reply_error(r, 400, "INVALID_PARAMETER", "q", SEARCH_PREFIX "Record '%s' was not found.",
-                       t);
-        return;
+        return ns_error_body(400, "INVALID_PARAMETER", "q", SEARCH_PREFIX "Record '%s' was not found.",
+                             t);
     }
-    if ((p = strstr(msg, "ORA-"))) {
-        ns_reply_error(r, 400, "INVALID_PARAMETER", "q", SEARCH_PREFIX "%s", p);
-        return;
-    }
-    if (strstr(msg, "no such function: ")) {
-        ns_reply_error(r, 400, "INVALID_PARAMETER", "q",
-                       SEARCH_PREFIX "Invalid or unsupported search. Unsupported function '%s'.",
-                       msg + strlen("no such function: "));
-        return;
-    }
-    ns_reply_error(r, 400, "INVALID_PARAMETER", "q", SEARCH_PREFIX "Invalid or unsupported search.");
+    if ((p = strstr(msg, "ORA-")))
+        return ns_error_body(400, "INVALID_PARAMETER", "q", SEARCH_PREFIX "%s", p);
+    if (strstr(msg, "no such function: "))
+        return ns_error_body(400, "INVALID_PARAMETER", "q",
+                             SEARCH_PREFIX "Invalid or unsupported search. Unsupported function '%s'.",
+                             msg + strlen("no such function: "));
+    return ns_error_body(400, "INVALID_PARAMETER", "q",
+                         SEARCH_PREFIX "Invalid or unsupported search.");
 }
 
 static void add_link(json_t *links, const char *rel, const char *base, long long limit,
@@ -201,17 +189,129 @@ static void add_link(json_t *links, const char *rel, const char *base, long long
                                                         offset)));
 }
 
+void ns_suiteql_run(struct ns_sandbox *s, const struct ns_settings *st, const char *query,
+                    long long limit, long long offset, json_t **out, unsigned *status)
+{
+    struct ns_sql q = {0};
+    json_t *items = NULL;
+    sqlite3_stmt *cst = NULL, *pst = NULL;
+    char *page_sql = NULL, *count_sql = NULL;
+    char terr[256];
+    *status = 400;
+    *out = NULL;
+    if (ns_suiteql_translate(query, st->allow_limit_clause, &q, terr, sizeof terr) != MLC_OK) {
+        *out = ns_error_body(400, "INVALID_PARAMETER", "q",
+                             SEARCH_PREFIX "Invalid or unsupported search. %s", terr);
+        return;
+    }
+    struct mlc_buf cb, pb;
+    mlc_buf_init(&cb, 4u << 20);
+    mlc_buf_init(&pb, 4u << 20);
+    if (q.order_pos && !q.has_limit)
+        mlc_buf_printf(&cb, "SELECT count(*) FROM (%.*s)", (int)q.order_pos, q.sql);
+    else
+        mlc_buf_printf(&cb, "SELECT count(*) FROM (%s)", q.sql);
+    if (q.has_limit)
+        mlc_buf_printf(&pb, "SELECT * FROM (%s) LIMIT ?1 OFFSET ?2", q.sql);
+    else
+        mlc_buf_printf(&pb, "%s LIMIT ?1 OFFSET ?2", q.sql);
+    count_sql = mlc_strdup(cb.data ? cb.data : "");
+    page_sql = mlc_strdup(pb.data ? pb.data : "");
+    mlc_buf_free(&cb);
+    mlc_buf_free(&pb);
+
+    pthread_mutex_lock(&s->db_mu);
+    s->qset = *st;
+    s->suiteql_mode = true;
+    s->denied_table[0] = s->denied_function[0] = '\0';
+    s->qdeadline_ms = mlc_mono_ms() + st->query_timeout_ms;
+    uint64_t version = atomic_load(&s->data_version);
+    long long total = 0;
+    int rc;
+    if (!cached_count(s, q.sql, version, &total)) {
+        if (sqlite3_prepare_v2(s->db, count_sql, -1, &cst, NULL) != SQLITE_OK) {
+            *out = sql_error(s, &q, sqlite3_errmsg(s->db), false);
+            goto unlock;
+        }
+        rc = sqlite3_step(cst);
+        if (rc != SQLITE_ROW) {
+            *out = sql_error(s, &q, sqlite3_errmsg(s->db), rc == SQLITE_INTERRUPT);
+            goto unlock;
+        }
+        total = sqlite3_column_int64(cst, 0);
+        remember_count(s, q.sql, version, total);
+    }
+    if (sqlite3_prepare_v2(s->db, page_sql, -1, &pst, NULL) != SQLITE_OK) {
+        *out = sql_error(s, &q, sqlite3_errmsg(s->db), false);
+        goto unlock;
+    }
+    sqlite3_bind_int64(pst, 1, limit);
+    sqlite3_bind_int64(pst, 2, offset);
+    items = json_array();
+    int ncol = sqlite3_column_count(pst);
+    while ((rc = sqlite3_step(pst)) == SQLITE_ROW) {
+        json_t *item = json_object();
+        json_object_set_new(item, "links", json_array());
+        for (int i = 0; i < ncol; i++) {
+            int dt = decl_kind(pst, i);
+            if (!dt && q.nitems > i)
+                dt = q.dt_item[i];
+            json_t *v = render(pst, i, dt, st);
+            if (!v)
+                continue;
+            char key[128];
+            const char *name = sqlite3_column_name(pst, i);
+            size_t n = 0;
+            for (; name && name[n] && n + 1 < sizeof key; n++)
+                key[n] = (char)tolower((unsigned char)name[n]);
+            key[n] = '\0';
+            json_object_set_new(item, key, v);
+        }
+        json_array_append_new(items, item);
+    }
+    if (rc != SQLITE_DONE) {
+        *out = sql_error(s, &q, sqlite3_errmsg(s->db), rc == SQLITE_INTERRUPT);
+        goto unlock;
+    }
+unlock:
+    s->qdeadline_ms = 0;
+    s->suiteql_mode = false;
+    sqlite3_finalize(cst);
+    sqlite3_finalize(pst);
+    pthread_mutex_unlock(&s->db_mu);
+    if (!*out) {
+        long long count = (long long)json_array_size(items);
+        bool more = offset + count < total;
+        char base[400];
+        snprintf(base, sizeof base, "%s/services/rest/query/v1/suiteql", s->base_url);
+        json_t *links = json_array();
+        if (offset > 0) {
+            add_link(links, "previous", base, limit, offset > limit ? offset - limit : 0);
+            add_link(links, "first", base, limit, 0);
+        }
+        if (more)
+            add_link(links, "next", base, limit, offset + limit);
+        add_link(links, "last", base, limit, total > 0 ? ((total - 1) / limit) * limit : 0);
+        add_link(links, "self", base, limit, offset);
+        *out = json_pack("{s:o, s:I, s:b, s:o, s:I, s:I}", "links", links, "count",
+                         (json_int_t)count, "hasMore", more, "items", items, "offset",
+                         (json_int_t)offset, "totalResults", (json_int_t)total);
+        items = NULL;
+        *status = 200;
+    }
+    json_decref(items);
+    free(page_sql);
+    free(count_sql);
+    ns_sql_free(&q);
+}
+
 void ns_suiteql_handle(struct mlc_request *r, void *ud)
 {
     struct ns_sandbox *s = ud;
     struct ns_settings st;
     if (!ns_api_begin(s, r, NS_CALL_SUITEQL, &st))
         return;
-    struct ns_sql q = {0};
-    json_t *body = NULL, *items = NULL;
-    sqlite3_stmt *cst = NULL, *pst = NULL;
-    char *page_sql = NULL, *count_sql = NULL;
-    bool locked = false;
+    json_t *body = NULL;
     long long limit, offset;
 
     const char *prefer = mlc_request_header(r, "Prefer");
@@ -269,124 +369,17 @@ void ns_suiteql_handle(struct mlc_request *r, void *ud)
                        "The request body must be a JSON object with the query in 'q'.");
         goto out;
     }
-    char terr[256];
-    if (ns_suiteql_translate(json_string_value(qv), st.allow_limit_clause, &q, terr,
-                             sizeof terr) != MLC_OK) {
-        ns_count(s, NS_OUT_BAD_REQUEST);
-        mlc_request_log_field(r, "translate", terr);
-        ns_reply_error(r, 400, "INVALID_PARAMETER", "q",
-                       SEARCH_PREFIX "Invalid or unsupported search. %s", terr);
-        goto out;
+    json_t *page = NULL;
+    unsigned status = 400;
+    ns_suiteql_run(s, &st, json_string_value(qv), limit, offset, &page, &status);
+    ns_count(s, status == 200 ? NS_OUT_OK : NS_OUT_BAD_REQUEST);
+    if (status != 200) {
+        const char *detail = json_string_value(
+            json_object_get(json_array_get(json_object_get(page, "o:errorDetails"), 0), "detail"));
+        mlc_request_log_field(r, "error", detail ? detail : "");
     }
-    {
-        struct mlc_buf cb, pb;
-        mlc_buf_init(&cb, 4u << 20);
-        mlc_buf_init(&pb, 4u << 20);
-        mlc_buf_printf(&cb, "SELECT count(*) FROM (%s)", q.sql);
-        if (q.has_limit)
-            mlc_buf_printf(&pb, "SELECT * FROM (%s) LIMIT ?1 OFFSET ?2", q.sql);
-        else
-            mlc_buf_printf(&pb, "%s LIMIT ?1 OFFSET ?2", q.sql);
-        count_sql = mlc_strdup(cb.data ? cb.data : "");
-        page_sql = mlc_strdup(pb.data ? pb.data : "");
-        mlc_buf_free(&cb);
-        mlc_buf_free(&pb);
-    }
-
-    pthread_mutex_lock(&s->db_mu);
-    locked = true;
-    s->qset = st;
-    s->suiteql_mode = true;
-    s->denied_table[0] = s->denied_function[0] = '\0';
-    s->qdeadline_ms = mlc_mono_ms() + st.query_timeout_ms;
-    uint64_t version = atomic_load(&s->data_version);
-    long long total = 0;
-    int rc;
-    if (!cached_count(s, q.sql, version, &total)) {
-        if (sqlite3_prepare_v2(s->db, count_sql, -1, &cst, NULL) != SQLITE_OK) {
-            reply_sql_error(s, r, &q, sqlite3_errmsg(s->db), false);
-            goto out;
-        }
-        rc = sqlite3_step(cst);
-        if (rc != SQLITE_ROW) {
-            reply_sql_error(s, r, &q, sqlite3_errmsg(s->db), rc == SQLITE_INTERRUPT);
-            goto out;
-        }
-        total = sqlite3_column_int64(cst, 0);
-        remember_count(s, q.sql, version, total);
-    }
-    if (sqlite3_prepare_v2(s->db, page_sql, -1, &pst, NULL) != SQLITE_OK) {
-        reply_sql_error(s, r, &q, sqlite3_errmsg(s->db), false);
-        goto out;
-    }
-    sqlite3_bind_int64(pst, 1, limit);
-    sqlite3_bind_int64(pst, 2, offset);
-    items = json_array();
-    int ncol = sqlite3_column_count(pst);
-    while ((rc = sqlite3_step(pst)) == SQLITE_ROW) {
-        json_t *item = json_object();
-        json_object_set_new(item, "links", json_array());
-        for (int i = 0; i < ncol; i++) {
-            int dt = decl_kind(pst, i);
-            if (!dt && q.nitems > i)
-                dt = q.dt_item[i];
-            json_t *v = render(pst, i, dt, &st);
-            if (!v)
-                continue;
-            char key[128];
-            const char *name = sqlite3_column_name(pst, i);
-            size_t n = 0;
-            for (; name && name[n] && n + 1 < sizeof key; n++)
-                key[n] = (char)tolower((unsigned char)name[n]);
-            key[n] = '\0';
-            json_object_set_new(item, key, v);
-        }
-        json_array_append_new(items, item);
-    }
-    if (rc != SQLITE_DONE) {
-        reply_sql_error(s, r, &q, sqlite3_errmsg(s->db), rc == SQLITE_INTERRUPT);
-        goto out;
-    }
-    s->qdeadline_ms = 0;
-    s->suiteql_mode = false;
-    sqlite3_finalize(cst);
-    sqlite3_finalize(pst);
-    cst = pst = NULL;
-    pthread_mutex_unlock(&s->db_mu);
-    locked = false;
-    {
-        long long count = (long long)json_array_size(items);
-        bool more = offset + count < total;
-        char base[400];
-        snprintf(base, sizeof base, "%s/services/rest/query/v1/suiteql", s->base_url);
-        json_t *links = json_array();
-        if (offset > 0) {
-            add_link(links, "previous", base, limit, offset > limit ? offset - limit : 0);
-            add_link(links, "first", base, limit, 0);
-        }
-        if (more)
-            add_link(links, "next", base, limit, offset + limit);
-        add_link(links, "last", base, limit, total > 0 ? ((total - 1) / limit) * limit : 0);
-        add_link(links, "self", base, limit, offset);
-        json_t *page = json_pack("{s:o, s:I, s:b, s:o, s:I, s:I}", "links", links, "count",
-                                 (json_int_t)count, "hasMore", more, "items", items, "offset",
-                                 (json_int_t)offset, "totalResults", (json_int_t)total);
-        items = NULL;
-        ns_count(s, NS_OUT_OK);
-        ns_reply_json(r, 200, page);
-    }
+    ns_reply_json(r, status, page);
 out:
-    if (locked) {
-        s->qdeadline_ms = 0;
-        s->suiteql_mode = false;
-        sqlite3_finalize(cst);
-        sqlite3_finalize(pst);
-        pthread_mutex_unlock(&s->db_mu);
-    }
-    json_decref(items);
     json_decref(body);
-    free(page_sql);
-    free(count_sql);
-    ns_sql_free(&q);
     ns_api_end(s);
 }

@@ -32,6 +32,7 @@ struct ctx {
     size_t errsz;
     bool allow_limit;
     bool failed;
+    bool after_name; /* the last thing written was a name: a '(' right after is a call */
     const char **suffix; /* text appended after token i (aliases of unnamed items) */
     char (*suffix_store)[24];
     struct ns_sql *res;
@@ -477,14 +478,15 @@ static void emit_range(struct ctx *c, size_t a, size_t b);
 
 static void out_tok(struct ctx *c, const struct tok *t)
 {
-    if (t->t == T_DOT || t->t == T_RP || t->t == T_COMMA) {
-        /* no space before . ) , */
+    if (t->t == T_DOT || t->t == T_RP || t->t == T_COMMA || (t->t == T_LP && c->after_name)) {
+        /* no space before . ) , nor between a function name and its '(' */
     } else {
         out_sep(c);
     }
     out_raw(c, t->p, t->n);
     if (t->t == T_COMMA)
         out_raw(c, " ", 1);
+    c->after_name = (t->t == T_IDENT && !is_keyword(t)) || t->t == T_QIDENT;
 }
 
 /* BUILTIN.DF(<column>): the display value, looked up the way NetSuite shows it. */
@@ -587,6 +589,8 @@ static void emit_range(struct ctx *c, size_t a, size_t b)
 {
     for (size_t i = a; i < b && !c->failed;) {
         const struct tok *t = &c->tk[i];
+        bool was_name = c->after_name;
+        c->after_name = false;
         const struct tok *nx = i + 1 < b ? &c->tk[i + 1] : NULL;
         const struct tok *pv = i > a ? &c->tk[i - 1] : NULL;
         bool after_dot = pv && pv->t == T_DOT;
@@ -648,9 +652,12 @@ static void emit_range(struct ctx *c, size_t a, size_t b)
             first_arg(c, i + 1, rp, &x, &y);
             out_sep(c);
             out_str(c, dt_kind(c, x, y, 0) ? "trunc_date" : "trunc");
+            c->after_name = true;
             i++;
             continue;
         }
+        if (is_kw(t, "ORDER") && t->depth == 0 && nx && is_kw(nx, "BY"))
+            c->res->order_pos = c->out.len;
         if (is_kw(t, "MINUS")) {
             out_sep(c);
             out_str(c, "EXCEPT");
@@ -718,10 +725,13 @@ static void emit_range(struct ctx *c, size_t a, size_t b)
                 return;
             }
         } else {
+            c->after_name = was_name;
             out_tok(c, t);
         }
-        if (c->suffix[i])
+        if (c->suffix[i]) {
             out_str(c, c->suffix[i]);
+            c->after_name = false;
+        }
         i++;
     }
 }
