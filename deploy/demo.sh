@@ -79,6 +79,8 @@ say "starting ml-connector serve on 127.0.0.1:$mlc_port against the sandbox"
   set -a
   . "$work/creds/sandbox.env"
   set +a
+  # Dataverse's webhook key: the sandbox prints one once it emulates Dataverse (part 2).
+  export MLC_DATAVERSE_WEBHOOK_KEYS=${MLC_DATAVERSE_WEBHOOK_KEYS:-demo-dataverse-webhook-key}
   export MLC_LISTEN=127.0.0.1:$mlc_port MLC_REDIS_URL=redis://127.0.0.1:$redis_port/0 \
          MLC_LOG_LEVEL=warn MLC_WORKERS=2
   exec "$bin" serve

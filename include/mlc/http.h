@@ -81,6 +81,9 @@ void mlc_reply_text(struct mlc_request *r, unsigned status, const char *content_
 void mlc_reply_problem(struct mlc_request *r, const char *code, const char *detail_fmt, ...)
     __attribute__((format(printf, 3, 4)));
 bool mlc_request_answered(const struct mlc_request *r);
+/* Answers nothing: the connection is closed as soon as the handler returns, without a response
+ * (a test double's "dropped connection"). Counts as the request's one answer (status 0). */
+void mlc_reply_drop(struct mlc_request *r);
 
 /* Plain-HTTP GET of path on a listen address (wildcards probed on loopback); *status receives
  * the HTTP status. MLC_ERR when nothing answered within timeout_ms. */

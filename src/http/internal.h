@@ -30,6 +30,7 @@ struct mlc_request {
     bool too_large;
     bool started;   /* first call done */
     bool answered;
+    bool dropped;   /* mlc_reply_drop: close without a response */
     unsigned status;
     size_t bytes_out;
     struct MHD_Response *pending; /* headers collected before the reply */

@@ -105,6 +105,17 @@ bool mlc_request_answered(const struct mlc_request *r)
     return r->answered;
 }
 
+void mlc_reply_drop(struct mlc_request *r)
+{
+    if (r->answered) {
+        MLC_BUG("second answer to one request");
+        return;
+    }
+    r->answered = true;
+    r->dropped = true;
+    r->status = 0;
+}
+
 void mlc_reply_header(struct mlc_request *r, const char *name, const char *value)
 {
     r->hdr_names = mlc_realloc(r->hdr_names, (r->nhdr + 1) * sizeof *r->hdr_names);

@@ -103,7 +103,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         MLC_BUG("handler returned without answering");
         mlc_reply_problem(r, "internal_error", NULL);
     }
-    return MHD_YES;
+    /* MHD_NO makes libmicrohttpd close the connection without sending anything. */
+    return r->dropped ? MHD_NO : MHD_YES;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,

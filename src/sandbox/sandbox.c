@@ -22,8 +22,10 @@
 
 struct opts {
     long ns_port, dv_port;
-    const char *listen_host, *public_host, *db, *creds, *account, *tz, *key_type, *ext_key,
-        *ext_kid, *admin_token, *events_ca;
+    const char *listen_host, *public_host, *db, *creds, *account, *tz, *key_type, *admin_token,
+        *events_ca;
+    const char *ext_key[NS_MAX_KEYS - 1], *ext_kid[NS_MAX_KEYS - 1];
+    size_t next_keys;
     const char *sans[MAX_SANS];
     size_t nsans;
     bool plain;
@@ -63,8 +65,9 @@ static const char usage_text[] =
     "  --timezone TZ              the user's time zone preference (America/Los_Angeles)\n"
     "  --netsuite-key-type T      ec (P-256, default) or rsa (3072) for the generated M2M key\n"
     "  --netsuite-public-key FILE also accept assertions signed with this key (PEM public key\n"
-    "                             or certificate), made elsewhere\n"
-    "  --netsuite-certificate-id ID  the certificate ID (kid) of that key (default: generated)\n"
+    "                             or certificate), made elsewhere (repeatable, up to 3)\n"
+    "  --netsuite-certificate-id ID  the certificate ID (kid) of the key named before it\n"
+    "                             (default: generated; see netsuite.json)\n"
     "  --threads N                HTTP threads (32)\n"
     "  --admin-token T            require `Authorization: Bearer T` on /_sandbox/ (default: open)\n"
     "  --events-ca-file FILE      CA bundle for an https:// events URL\n"
@@ -170,9 +173,20 @@ static int parse_args(int argc, char **argv, struct opts *o)
                 return usage_error("--netsuite-key-type: ec or rsa, got %s", v);
             o->key_type = v;
         } else if (strcmp(a, "--netsuite-public-key") == 0) {
-            o->ext_key = v;
+            if (o->next_keys == NS_MAX_KEYS - 1)
+                return usage_error("at most %d --netsuite-public-key", NS_MAX_KEYS - 1);
+            if (access(v, R_OK) != 0)
+                return usage_error("--netsuite-public-key: cannot read %s: %s", v, strerror(errno));
+            o->ext_key[o->next_keys++] = v;
         } else if (strcmp(a, "--netsuite-certificate-id") == 0) {
-            o->ext_kid = v;
+            size_t l = strlen(v);
+            if (o->next_keys == 0 || o->ext_kid[o->next_keys - 1])
+                return usage_error("--netsuite-certificate-id follows the --netsuite-public-key it "
+                                   "names");
+            if (l == 0 || l >= sizeof(((struct ns_m2m_key *)0)->cert_id))
+                return usage_error("--netsuite-certificate-id: 1 to %zu characters",
+                                   sizeof(((struct ns_m2m_key *)0)->cert_id) - 1);
+            o->ext_kid[o->next_keys - 1] = v;
         } else if (strcmp(a, "--threads") == 0) {
             if (!parse_long(v, 1, 512, &o->threads))
                 return usage_error("--threads: expected 1..512, got %s", v);
@@ -224,18 +238,28 @@ static char *read_path(const char *path)
     return out;
 }
 
+/* dir/prefix+name into out; false when it does not fit. */
+static bool join_path(char *out, size_t sz, const char *dir, const char *prefix, const char *name,
+                      const char *suffix)
+{
+    int n = snprintf(out, sz, "%s/%s%s%s", dir, prefix, name, suffix);
+    return n >= 0 && (size_t)n < sz;
+}
+
 static char *read_file(const char *dir, const char *name)
 {
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (!join_path(path, sizeof path, dir, "", name, ""))
+        return NULL;
     return read_path(path);
 }
 
 static bool write_file(const char *dir, const char *name, const char *content, bool secret)
 {
     char path[PATH_MAX], tmp[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
+    if (!join_path(path, sizeof path, dir, "", name, "") ||
+        !join_path(tmp, sizeof tmp, dir, ".", name, ".tmp"))
+        return false;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, secret ? 0600 : 0644);
     if (fd < 0)
         return false;
@@ -406,14 +430,14 @@ static int make_credentials(const struct opts *o, struct creds *c, struct ns_san
         return 1;
     }
     s->nkeys = 1;
-    if (o->ext_key) {
-        char *pem = read_path(o->ext_key);
+    for (size_t k = 0; k < o->next_keys; k++) {
+        char *pem = read_path(o->ext_key[k]);
         char *pub = NULL;
         if (!pem || mlc_x509_public_key(pem, &pub, err, sizeof err) != MLC_OK) {
             free(pem);
             fprintf(stderr, "ml-connector sandbox: --netsuite-public-key %s: not a PEM key or "
                             "certificate\n",
-                    o->ext_key);
+                    o->ext_key[k]);
             return 2;
         }
         char kty[16], crv[16];
@@ -424,12 +448,12 @@ static int make_credentials(const struct opts *o, struct creds *c, struct ns_san
                                   "4096",
                     bits);
         free(pem);
-        s->keys[1].pub_pem = pub;
-        if (o->ext_kid)
-            snprintf(s->keys[1].cert_id, sizeof s->keys[1].cert_id, "%s", o->ext_kid);
+        struct ns_m2m_key *key = &s->keys[s->nkeys++];
+        key->pub_pem = pub;
+        if (o->ext_kid[k])
+            snprintf(key->cert_id, sizeof key->cert_id, "%s", o->ext_kid[k]);
         else
-            random_b64(s->keys[1].cert_id, sizeof s->keys[1].cert_id, 32);
-        s->nkeys = 2;
+            random_b64(key->cert_id, sizeof key->cert_id, 32);
     }
     return 0;
 }

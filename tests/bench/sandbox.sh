@@ -84,6 +84,10 @@ c.request("POST", "/services/rest/auth/oauth2/v1/token", urllib.parse.urlencode(
 r = c.getresponse()
 tok = json.loads(r.read())["access_token"]
 hdrs = {"Authorization": "Bearer " + tok, "Prefer": "transient", "Content-Type": "application/json"}
+c.request("GET", "/_sandbox/netsuite/counts")
+n = json.loads(c.getresponse().read())
+print("rows:              %d customers, %d contacts, %d addresses, %d orders, %d order lines"
+      % (n["customer"], n["contact"], n["entityaddress"], n["transaction"], n["transactionline"]))
 
 def page(c, q, limit, offset):
     c.request("POST", "/services/rest/query/v1/suiteql?limit=%d&offset=%d" % (limit, offset),

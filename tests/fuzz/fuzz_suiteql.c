@@ -1,4 +1,5 @@
-/* libFuzzer target: the sandbox's SuiteQL translation and execution (bad queries get NetSuite's 400, never a crash). */
+/* libFuzzer target: the sandbox's SuiteQL translation and execution (bad queries get NetSuite's
+ * 400, never a crash). */
 #include "mlc/sandbox.h"
 #include "sandbox/netsuite/internal.h"
 
@@ -18,8 +19,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     tzset();
     ns_settings_defaults(&settings);
     settings.query_timeout_ms = 200;
-    struct ns_options o = {.db_path = NULL, .seed = 7, .customers = 12, .orders = 6, .items = 4,
-                           .large_orders = 0, .settings = &settings};
+    struct ns_options o = {.db_path = NULL,
+                           .seed = 7,
+                           .customers = 12,
+                           .orders = 6,
+                           .items = 4,
+                           .large_orders = 0,
+                           .settings = &settings};
     char err[256];
     if (ns_sandbox_new(&o, &sbx, err, sizeof err) != MLC_OK)
         abort();
@@ -66,7 +72,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (status == 200) {
         json_int_t count = json_integer_value(json_object_get(out, "count"));
-        if (count < 0 || count > 5 || json_array_size(json_object_get(out, "items")) != (size_t)count)
+        if (count < 0 || count > 5 ||
+            json_array_size(json_object_get(out, "items")) != (size_t)count)
             abort();
     } else if (status == 400) {
         check_error(out);

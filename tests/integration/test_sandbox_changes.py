@@ -294,14 +294,20 @@ with Sandbox("--events-url", rx.url, "--threads", "64", customers=80, orders=60,
     got = [sb.request("GET", "/services/rest/system/v1/serverTime", headers=auth)[0]
            for _ in range(40)]
     f.check(5 <= sum(1 for s in got if s >= 500) <= 35, "rate5xx=0.5 hits about half: %r" % got)
-    sb.settings_patch(rate5xx=0, rateDrop=1.0, dropHoldMs=3000)
+    sb.settings_patch(rate5xx=0, rateDrop=1.0)
+    try:
+        sb.request("GET", "/services/rest/system/v1/serverTime", headers=auth, timeout=10)
+        f.check(False, "rateDrop=1: the connection should close without an answer")
+    except Exception as e:  # RemoteDisconnected, a reset or a TLS EOF
+        f.check(not isinstance(e, TimeoutError), "rateDrop=1: closed, not timed out: %r" % e)
+    sb.settings_patch(rateDrop=1.0, dropHoldMs=3000)
     t0 = time.time()
     try:
         sb.request("GET", "/services/rest/system/v1/serverTime", headers=auth, timeout=1)
-        f.check(False, "rateDrop=1: the call should not answer in time")
+        f.check(False, "rateDrop=1, dropHoldMs=3000: the call should not answer in time")
     except Exception:
-        f.check(time.time() - t0 < 2.5, "rateDrop=1: the client timed out")
-    sb.settings_patch(rateDrop=0)
+        f.check(time.time() - t0 < 2.5, "rateDrop=1, dropHoldMs=3000: the client timed out")
+    sb.settings_patch(rateDrop=0, dropHoldMs=0)
     time.sleep(2.5)  # let the held call finish
     st, stats = sb.admin("GET", "stats")
     f.check(stats["outcomes"]["fault429"] >= 1 and stats["outcomes"]["fault5xx"] >= 1 and

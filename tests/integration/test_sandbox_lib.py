@@ -65,7 +65,7 @@ def openssl(*args, data=None):
 
 
 def gen_key(kind, path):
-    """kind: rsa3072 | p256 | p384. Writes a PKCS#8 private key to path, returns the public PEM."""
+    """kind: rsa3072 | rsa2048 | p256 | p384 | p521. Writes a PKCS#8 private key to path, returns the public PEM."""
     if kind == "rsa3072":
         openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:3072", "-out", path)
     elif kind == "rsa2048":
@@ -74,6 +74,8 @@ def gen_key(kind, path):
         openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", path)
     elif kind == "p384":
         openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384", "-out", path)
+    elif kind == "p521":
+        openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-521", "-out", path)
     else:
         raise ValueError(kind)
     return openssl("pkey", "-in", path, "-pubout").decode()
@@ -117,9 +119,13 @@ def sign_jwt(header, claims, key_path, alg=None):
 class Sandbox:
     """A sandbox process on free ports with its own credentials folder."""
 
-    def __init__(self, *args, customers=60, orders=40, items=20, env=None):
+    def __init__(self, *args, customers=60, orders=40, items=20, env=None, creds=None):
+        """creds: a credentials folder to use (and keep); by default a new one, removed by close."""
         self.dir = tempfile.mkdtemp(prefix="mlc-sbx-")
-        self.creds = os.path.join(self.dir, "creds")
+        self.creds = creds or os.path.join(self.dir, "creds")
+        stale = os.path.join(self.creds, "sandbox.env")
+        if os.path.exists(stale):  # written by an earlier run on this folder
+            os.remove(stale)
         self.port = free_port()
         cmd = [binary(), "sandbox", "--netsuite-port", str(self.port), "--dataverse-port",
                str(free_port()), "--credentials-dir", self.creds, "--customers", str(customers),

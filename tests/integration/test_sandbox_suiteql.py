@@ -213,6 +213,36 @@ with Sandbox(customers=2500, orders=60, items=30) as sb:
     f.check(hit("TO_CHAR(SYS_EXTRACT_UTC(lastmodifieddate), 'YYYY-MM-DD') = '2026-01-15'"),
             "the UTC calendar date is the 15th")
 
+    # Daylight saving time: the offset is -7 in summer, and in the hour after the clocks go back
+    # two instants render alike locally; SYS_EXTRACT_UTC tells them apart.
+    def renders(when):
+        sb.admin("PATCH", "customers/%d" % cid, {"lastModifiedDate": when, "emit": False})
+        st, page = sb.suiteql(
+            "SELECT TO_CHAR(lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS') AS local,"
+            " TO_CHAR(SYS_EXTRACT_UTC(lastmodifieddate), 'YYYY-MM-DD HH24:MI:SS') AS utc"
+            " FROM customer WHERE id = %d" % cid, tok)
+        it = page["items"][0]
+        return it["local"], it["utc"]
+    f.eq(renders("2026-07-15T06:30:00Z"), ("2026-07-14 23:30:00", "2026-07-15 06:30:00"),
+         "summer (PDT, -7)")
+    f.check(hit("SYS_EXTRACT_UTC(lastmodifieddate) > TO_TIMESTAMP('2026-07-15 06:29:59',"
+                " 'YYYY-MM-DD HH24:MI:SS')") and
+            not hit("SYS_EXTRACT_UTC(lastmodifieddate) > TO_TIMESTAMP('2026-07-15 06:30:00',"
+                    " 'YYYY-MM-DD HH24:MI:SS')"), "summer UTC watermark")
+    f.eq(renders("2026-03-08T09:30:00Z"), ("2026-03-08 01:30:00", "2026-03-08 09:30:00"),
+         "before the clocks go forward (PST)")
+    f.eq(renders("2026-03-08T10:30:00Z"), ("2026-03-08 03:30:00", "2026-03-08 10:30:00"),
+         "after the clocks go forward (PDT)")
+    f.eq(renders("2026-11-01T08:30:00Z"), ("2026-11-01 01:30:00", "2026-11-01 08:30:00"),
+         "01:30 before the clocks go back (PDT)")
+    f.check(hit("SYS_EXTRACT_UTC(lastmodifieddate) < TO_TIMESTAMP('2026-11-01 09:00:00',"
+                " 'YYYY-MM-DD HH24:MI:SS')"), "first 01:30 is before 09:00 UTC")
+    f.eq(renders("2026-11-01T09:30:00Z"), ("2026-11-01 01:30:00", "2026-11-01 09:30:00"),
+         "01:30 again after the clocks go back (PST): same local text, other UTC")
+    f.check(hit("SYS_EXTRACT_UTC(lastmodifieddate) > TO_TIMESTAMP('2026-11-01 09:00:00',"
+                " 'YYYY-MM-DD HH24:MI:SS')"), "second 01:30 is after 09:00 UTC")
+    renders("2026-01-15T07:30:00Z")
+
     # ---- SuiteQL switches ----
     sb.settings_patch(values="native")
     st, page = sb.suiteql("SELECT id, creditlimit, companyname FROM customer WHERE creditlimit"

@@ -216,6 +216,43 @@ with Sandbox("--netsuite-public-key", rsa_pub, "--netsuite-certificate-id", "rsa
     f.check(stats["calls"]["token"] > 10, "stats count token calls: %r" % stats["calls"])
     f.check(stats["tokensIssued"] >= 8, "stats count issued tokens")
 
+# ---- ES384 and ES512 with keys made elsewhere (--netsuite-public-key is repeatable) ----
+p384 = os.path.join(work, "p384.pem")
+p521 = os.path.join(work, "p521.pem")
+for path, kind in ((p384, "p384"), (p521, "p521")):
+    with open(path + ".pub", "w") as fh:
+        fh.write(gen_key(kind, path))
+with Sandbox("--netsuite-public-key", p384 + ".pub", "--netsuite-certificate-id", "ec384-cert",
+             "--netsuite-public-key", p521 + ".pub", "--netsuite-certificate-id", "ec521-cert",
+             "--netsuite-public-key", rsa_pub, customers=5, orders=2, items=3) as sb:
+    st, data, _, _ = sb.post_token(sb.assertion("ES384", key=p384, kid="ec384-cert"))
+    f.eq(st, 200, "ES384 accepted")
+    st, data, _, _ = sb.post_token(sb.assertion("ES512", key=p521, kid="ec521-cert"))
+    f.eq(st, 200, "ES512 accepted")
+    f.eq(sb.post_token(sb.assertion("ES256"))[0], 200, "the generated key still works")
+    refused(sb, sb.assertion("ES384", key=p521, kid="ec384-cert"), "ES384 signed by another curve's key")
+    refused(sb, sb.assertion("ES384", key=p384, kid="ec521-cert"), "ES384 under the P-521 kid")
+    st, cr = sb.admin("GET", "credentials")
+    kids = [k["certificateId"] for k in cr["keys"]]
+    f.eq(kids[:3], [sb.kid, "ec384-cert", "ec521-cert"], "the certificate IDs in use")
+    f.eq(len(kids), 4, "a key without --netsuite-certificate-id gets a generated one")
+    st, _, _, _ = sb.post_token(sb.assertion("PS256", key=rsa_key, kid=kids[3]))
+    f.eq(st, 200, "PS256 under the generated certificate ID")
+    # unsigned and symmetric assertions are refused (alg confusion)
+    now = int(time.time())
+    claims = {"iss": sb.client_id, "scope": "rest_webservices", "aud": sb.token_url(),
+              "iat": now, "exp": now + 300}
+    b64 = lambda o: base64.urlsafe_b64encode(  # noqa: E731
+        __import__("json").dumps(o).encode()).rstrip(b"=").decode()
+    refused(sb, b64({"typ": "JWT", "alg": "none", "kid": sb.kid}) + "." + b64(claims) + ".",
+            "alg none")
+    with open(p384 + ".pub", "rb") as fh:
+        pub = fh.read()
+    si = b64({"typ": "JWT", "alg": "HS256", "kid": "ec384-cert"}) + "." + b64(claims)
+    mac = hmac.new(pub, si.encode(), hashlib.sha256).digest()
+    refused(sb, si + "." + base64.urlsafe_b64encode(mac).rstrip(b"=").decode(),
+            "HS256 keyed with the public key")
+
 # ---- a sandbox whose generated key is RSA: PS256 with the credentials it wrote ----
 with Sandbox("--netsuite-key-type", "rsa") as sb:
     st, _, _, _ = sb.post_token(sb.assertion("PS256"))

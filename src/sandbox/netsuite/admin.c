@@ -1,4 +1,5 @@
-/* /_sandbox/...: switches, faults, inspection (calls, peak concurrency, data), mutations and the scripted change stream. */
+/* /_sandbox/...: switches, faults, inspection (calls, peak concurrency, data), mutations and the
+ * scripted change stream. */
 #include "internal.h"
 #include "mlc/crypto.h"
 
@@ -9,11 +10,11 @@
 
 #define PREFIX "/_sandbox/netsuite/"
 
-static const char *const call_names[NS_CALL__COUNT] = {"token", "suiteql", "record", "serverTime",
-                                                       "governanceLimits", "admin"};
+static const char *const call_names[NS_CALL__COUNT] = {"token",      "suiteql",          "record",
+                                                       "serverTime", "governanceLimits", "admin"};
 static const char *const outcome_names[NS_OUT__COUNT] = {
-    "ok", "unauthorized", "forbidden", "badRequest", "notFound", "concurrencyRefused",
-    "fault429", "fault5xx", "faultDrop"};
+    "ok",       "unauthorized", "forbidden", "badRequest", "notFound", "concurrencyRefused",
+    "fault429", "fault5xx",     "faultDrop"};
 
 static void reply_err(struct mlc_request *r, unsigned status, const char *msg)
 {
@@ -24,7 +25,8 @@ static json_t *stats(struct ns_sandbox *s)
 {
     json_t *calls = json_object(), *outs = json_object();
     for (int i = 0; i < NS_CALL__COUNT; i++)
-        json_object_set_new(calls, call_names[i], json_integer((json_int_t)atomic_load(&s->calls[i])));
+        json_object_set_new(calls, call_names[i],
+                            json_integer((json_int_t)atomic_load(&s->calls[i])));
     for (int i = 0; i < NS_OUT__COUNT; i++)
         json_object_set_new(outs, outcome_names[i],
                             json_integer((json_int_t)atomic_load(&s->outcomes[i])));
@@ -74,10 +76,21 @@ static void do_mutate(struct ns_sandbox *s, struct mlc_request *r, const char *o
     mlc_reply_json(r, 200, res);
 }
 
-static const char *const tables[] = {"customer", "contact", "entityaddress", "customeraddressbook",
-                                     "customercategory", "entitystatus", "subsidiary", "currency",
-                                     "employee", "item", "term", "contactrole", "transaction",
-                                     "transactionline", "DeletedRecord"};
+static const char *const tables[] = {"customer",
+                                     "contact",
+                                     "entityaddress",
+                                     "customeraddressbook",
+                                     "customercategory",
+                                     "entitystatus",
+                                     "subsidiary",
+                                     "currency",
+                                     "employee",
+                                     "item",
+                                     "term",
+                                     "contactrole",
+                                     "transaction",
+                                     "transactionline",
+                                     "DeletedRecord"};
 
 /* {mutable path}: customers/{id}[/merge], contacts/{id}, salesorders/{id}[/lines/{line}] */
 static bool route_records(struct ns_sandbox *s, struct mlc_request *r, const char *rest,
@@ -194,8 +207,7 @@ void ns_admin_handle(struct mlc_request *r, void *ud)
             const char *t = json_string_value(json_object_get(ren, "table"));
             const char *f = json_string_value(json_object_get(ren, "from"));
             const char *to = json_string_value(json_object_get(ren, "to"));
-            if (!t || !f || !to ||
-                ns_fault_rename_field(s, t, f, to, err, sizeof err) != MLC_OK) {
+            if (!t || !f || !to || ns_fault_rename_field(s, t, f, to, err, sizeof err) != MLC_OK) {
                 reply_err(r, 400, t && f && to ? err : "renameField needs table, from and to");
                 goto out;
             }
@@ -289,8 +301,8 @@ void ns_admin_handle(struct mlc_request *r, void *ud)
             goto out;
         }
         json_t *res = NULL;
-        ns_mutate_random(s, (long)n, (uint64_t)seed + (uint64_t)atomic_load(&s->data_version),
-                         &res, err, sizeof err);
+        ns_mutate_random(s, (long)n, (uint64_t)seed + (uint64_t)atomic_load(&s->data_version), &res,
+                         err, sizeof err);
         mlc_reply_json(r, 200, res);
     } else if (strcmp(rest, "mutate") == 0 && !get) {
         const char *op = json_string_value(json_object_get(body, "op"));

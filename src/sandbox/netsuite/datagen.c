@@ -1,4 +1,5 @@
-/* Deterministic sample data from a seed: customers of every kind, contacts, items, sales orders and lines, deletions. */
+/* Deterministic sample data from a seed: customers of every kind, contacts, items, sales orders and
+ * lines, deletions. */
 #include "internal.h"
 #include "mlc/log.h"
 
@@ -39,30 +40,40 @@ static bool chance(struct rng *r, int percent)
 #define PICK(r, arr) (arr)[next(r) % (sizeof(arr) / sizeof((arr)[0]))]
 
 static const char *const first_names[] = {
-    "Anna", "Ben", "Chloe", "David", "Emma", "Felix", "Grace", "Hugo", "Isla", "Jonas", "Karin",
-    "Liam", "Mia", "Noah", "Olivia", "Paul", "Quinn", "Rosa", "Sven", "Tara", "Uma", "Victor",
-    "Wendy", "Xavier", "Yara", "Zoe", "Amélie", "Björn", "Chiara", "Dmitri", "José", "Łukasz"};
+    "Anna",  "Ben",   "Chloe",  "David", "Emma",   "Felix",  "Grace",  "Hugo",
+    "Isla",  "Jonas", "Karin",  "Liam",  "Mia",    "Noah",   "Olivia", "Paul",
+    "Quinn", "Rosa",  "Sven",   "Tara",  "Uma",    "Victor", "Wendy",  "Xavier",
+    "Yara",  "Zoe",   "Amélie", "Björn", "Chiara", "Dmitri", "José",   "Łukasz"};
 static const char *const last_names[] = {
-    "Smith", "Müller", "Johnson", "Schmidt", "Brown", "Schneider", "Taylor", "Fischer", "Wilson",
-    "Weber", "Davies", "Meyer", "Evans", "Wagner", "Thomas", "Becker", "Roberts", "Hoffmann",
-    "O'Brien", "Dubois", "Rossi", "García", "Nowak", "Jensen", "van der Berg", "Kowalski"};
+    "Smith",   "Müller", "Johnson", "Schmidt",      "Brown",   "Schneider", "Taylor",
+    "Fischer", "Wilson", "Weber",   "Davies",       "Meyer",   "Evans",     "Wagner",
+    "Thomas",  "Becker", "Roberts", "Hoffmann",     "O'Brien", "Dubois",    "Rossi",
+    "García",  "Nowak",  "Jensen",  "van der Berg", "Kowalski"};
 static const char *const company_a[] = {
-    "Northwind", "Contoso", "Fabrikam", "Tailspin", "Adventure", "Blue Yonder", "Coho", "Wingtip",
-    "Litware", "Proseware", "Alpine", "Woodgrove", "Lucerne", "Margie's", "Fourth Coffee",
-    "Humongous", "Trey", "Wide World", "Graphic Design", "Datum", "Southridge", "Relecloud"};
-static const char *const company_b[] = {
-    "Traders", "Supplies", "Industries", "Logistics", "Systems", "Foods", "Outfitters", "Labs",
-    "Partners", "Works", "Holdings", "Retail", "Wholesale", "Trading", "Engineering", "Media"};
-static const char *const streets[] = {"Harbor Way", "Main Street", "Oak Avenue", "Elm Road",
-                                      "Bahnhofstraße", "High Street", "Rue de la Paix",
-                                      "King Street", "Market Square", "Industrial Park"};
-static const char *const titles[] = {"Buyer", "CFO", "Accounts Payable", "Operations Manager",
-                                     "CEO", "Procurement Lead", "Office Manager", "IT Director"};
-static const char *const item_nouns[] = {"Widget", "Gadget", "Bracket", "Sprocket", "Panel",
-                                         "Cable", "Valve", "Sensor", "Filter", "Bearing",
+    "Northwind",      "Contoso",  "Fabrikam",      "Tailspin",  "Adventure", "Blue Yonder",
+    "Coho",           "Wingtip",  "Litware",       "Proseware", "Alpine",    "Woodgrove",
+    "Lucerne",        "Margie's", "Fourth Coffee", "Humongous", "Trey",      "Wide World",
+    "Graphic Design", "Datum",    "Southridge",    "Relecloud"};
+static const char *const company_b[] = {"Traders",   "Supplies", "Industries",  "Logistics",
+                                        "Systems",   "Foods",    "Outfitters",  "Labs",
+                                        "Partners",  "Works",    "Holdings",    "Retail",
+                                        "Wholesale", "Trading",  "Engineering", "Media"};
+static const char *const streets[] = {
+    "Harbor Way",  "Main Street",    "Oak Avenue",  "Elm Road",      "Bahnhofstraße",
+    "High Street", "Rue de la Paix", "King Street", "Market Square", "Industrial Park"};
+static const char *const titles[] = {"Buyer",
+                                     "CFO",
+                                     "Accounts Payable",
+                                     "Operations Manager",
+                                     "CEO",
+                                     "Procurement Lead",
+                                     "Office Manager",
+                                     "IT Director"};
+static const char *const item_nouns[] = {"Widget",  "Gadget", "Bracket", "Sprocket", "Panel",
+                                         "Cable",   "Valve",  "Sensor",  "Filter",   "Bearing",
                                          "Adapter", "Module", "Housing", "Gasket"};
-static const char *const item_adj[] = {"blue", "red", "large", "small", "steel", "aluminium",
-                                       "pro", "lite", "heavy-duty", "compact"};
+static const char *const item_adj[] = {"blue",      "red", "large", "small",      "steel",
+                                       "aluminium", "pro", "lite",  "heavy-duty", "compact"};
 
 struct country {
     const char *code, *city, *state, *zip, *phone;
@@ -171,31 +182,30 @@ static int64_t local_midnight(int64_t secs)
 
 static void reference_data(struct gen *g)
 {
-    exec(g,
-         "INSERT INTO currency VALUES"
-         " (1,'US Dollar','USD','$',1.0,'T','F',2,19723.0),"
-         " (2,'British pound','GBP','£',1.27,'F','F',2,19723.0),"
-         " (3,'Canadian Dollar','CAD','CA$',0.74,'F','F',2,19723.0),"
-         " (4,'Euro','EUR','€',1.09,'F','F',2,19723.0),"
-         " (5,'Japanese Yen','JPY','¥',0.0067,'F','T',0,19723.0);"
-         "INSERT INTO subsidiary VALUES"
-         " (1,'Parent Company','Parent Company','US',1,NULL,'F','F',19723.0),"
-         " (2,'Contoso GmbH','Parent Company : Contoso GmbH','DE',4,1,'F','F',19723.0),"
-         " (3,'Northwind UK Ltd','Parent Company : Northwind UK Ltd','GB',2,1,'F','F',19723.0),"
-         " (4,'Tailspin Canada','Parent Company : Tailspin Canada','CA',3,1,'F','F',19723.0);"
-         "INSERT INTO customercategory VALUES (1,'Retail','F'),(2,'Wholesale','F'),"
-         " (3,'Enterprise','F'),(4,'Government','F'),(5,'Partner (old)','T');"
-         "INSERT INTO entitystatus VALUES"
-         " (6,'Unqualified','LEAD',10,NULL,'F'),(7,'Qualified','LEAD',20,NULL,'F'),"
-         " (8,'In Discussion','PROSPECT',30,NULL,'F'),"
-         " (9,'Identified Decision Makers','PROSPECT',40,NULL,'F'),"
-         " (10,'Proposal','PROSPECT',50,NULL,'F'),(11,'In Negotiation','PROSPECT',75,NULL,'F'),"
-         " (12,'Purchasing','PROSPECT',90,NULL,'F'),(13,'Closed Won','CUSTOMER',100,NULL,'F'),"
-         " (15,'Renewal','CUSTOMER',100,NULL,'F'),(16,'Lost Customer','CUSTOMER',0,NULL,'F');"
-         "INSERT INTO term VALUES (1,'Net 15',15,'F'),(2,'Net 30',30,'F'),(3,'Net 60',60,'F'),"
-         " (4,'Due on receipt',0,'F'),(5,'1% 10 Net 30',30,'F');"
-         "INSERT INTO contactrole VALUES (-10,'Primary Contact','F'),(1,'Decision Maker','F'),"
-         " (2,'Billing','F'),(3,'Technical','F');");
+    exec(g, "INSERT INTO currency VALUES"
+            " (1,'US Dollar','USD','$',1.0,'T','F',2,19723.0),"
+            " (2,'British pound','GBP','£',1.27,'F','F',2,19723.0),"
+            " (3,'Canadian Dollar','CAD','CA$',0.74,'F','F',2,19723.0),"
+            " (4,'Euro','EUR','€',1.09,'F','F',2,19723.0),"
+            " (5,'Japanese Yen','JPY','¥',0.0067,'F','T',0,19723.0);"
+            "INSERT INTO subsidiary VALUES"
+            " (1,'Parent Company','Parent Company','US',1,NULL,'F','F',19723.0),"
+            " (2,'Contoso GmbH','Parent Company : Contoso GmbH','DE',4,1,'F','F',19723.0),"
+            " (3,'Northwind UK Ltd','Parent Company : Northwind UK Ltd','GB',2,1,'F','F',19723.0),"
+            " (4,'Tailspin Canada','Parent Company : Tailspin Canada','CA',3,1,'F','F',19723.0);"
+            "INSERT INTO customercategory VALUES (1,'Retail','F'),(2,'Wholesale','F'),"
+            " (3,'Enterprise','F'),(4,'Government','F'),(5,'Partner (old)','T');"
+            "INSERT INTO entitystatus VALUES"
+            " (6,'Unqualified','LEAD',10,NULL,'F'),(7,'Qualified','LEAD',20,NULL,'F'),"
+            " (8,'In Discussion','PROSPECT',30,NULL,'F'),"
+            " (9,'Identified Decision Makers','PROSPECT',40,NULL,'F'),"
+            " (10,'Proposal','PROSPECT',50,NULL,'F'),(11,'In Negotiation','PROSPECT',75,NULL,'F'),"
+            " (12,'Purchasing','PROSPECT',90,NULL,'F'),(13,'Closed Won','CUSTOMER',100,NULL,'F'),"
+            " (15,'Renewal','CUSTOMER',100,NULL,'F'),(16,'Lost Customer','CUSTOMER',0,NULL,'F');"
+            "INSERT INTO term VALUES (1,'Net 15',15,'F'),(2,'Net 30',30,'F'),(3,'Net 60',60,'F'),"
+            " (4,'Due on receipt',0,'F'),(5,'1% 10 Net 30',30,'F');"
+            "INSERT INTO contactrole VALUES (-10,'Primary Contact','F'),(1,'Decision Maker','F'),"
+            " (2,'Billing','F'),(3,'Technical','F');");
     sqlite3_stmt *st = prep(g, "INSERT INTO employee VALUES (?,?,?,?,?,?,?,'T',?,?,?,?)");
     for (int i = 0; i < 20 && st; i++) {
         const char *fn = PICK(&g->r, first_names), *ln = PICK(&g->r, last_names);
@@ -240,10 +250,11 @@ static void items(struct gen *g, long k)
             snprintf(desc, sizeof desc, "%s %s (%s)", adj, noun, sku);
             snprintf(upc, sizeof upc, "0%011ld", 40000000000L + id * 7919);
         } else {
-            static const char *const special[][3] = {{"DISC-10", "Discount 10%", "Discount"},
-                                                     {"SHIP-GROUND", "Ground shipping", "ShipItem"},
-                                                     {"SHIP-EXPRESS", "Express shipping", "ShipItem"},
-                                                     {"TAX-US", "Sales tax", "TaxItem"}};
+            static const char *const special[][3] = {
+                {"DISC-10", "Discount 10%", "Discount"},
+                {"SHIP-GROUND", "Ground shipping", "ShipItem"},
+                {"SHIP-EXPRESS", "Express shipping", "ShipItem"},
+                {"TAX-US", "Sales tax", "TaxItem"}};
             snprintf(sku, sizeof sku, "%s", special[i - k][0]);
             snprintf(disp, sizeof disp, "%s", special[i - k][1]);
             snprintf(desc, sizeof desc, "%s", special[i - k][1]);
@@ -327,17 +338,18 @@ static void customers(struct gen *g, long n, struct cust_info *ci, long long *ne
                      PICK(&g->r, company_b), suffix, x->kind == 4 ? " (Branch)" : "");
             snprintf(entityid, sizeof entityid, "CUST%lld %s", x->id, company);
             slug(company, sl, sizeof sl);
-            snprintf(email, sizeof email, "%s@%s%lld.example",
-                     chance(&g->r, 50) ? "ap" : "info", sl, x->id);
+            snprintf(email, sizeof email, "%s@%s%lld.example", chance(&g->r, 50) ? "ap" : "info",
+                     sl, x->id);
         }
         snprintf(phone, sizeof phone, "%s%02ld", co->phone, range(&g->r, 0, 99));
         x->created = T_START + range(&g->r, 0, T_SPAN);
         int64_t lmd = x->created + range(&g->r, 0, 400 * 86400L);
         if (lmd > T_END)
             lmd = T_END - range(&g->r, 0, 86400);
-        long status = x->kind == 2   ? range(&g->r, 6, 7)
-                      : x->kind == 3 ? range(&g->r, 8, 12)
-                      : chance(&g->r, 85) ? 13 : (chance(&g->r, 50) ? 15 : 16);
+        long status = x->kind == 2        ? range(&g->r, 6, 7)
+                      : x->kind == 3      ? range(&g->r, 8, 12)
+                      : chance(&g->r, 85) ? 13
+                                          : (chance(&g->r, 50) ? 15 : 16);
         const char *stage = x->kind == 2 ? "Lead" : x->kind == 3 ? "Prospect" : "Customer";
         long long bill = 0, ship = 0;
         long naddr = chance(&g->r, 10) ? 0 : chance(&g->r, 67) ? 1 : 2;
@@ -416,14 +428,16 @@ static void customers(struct gen *g, long n, struct cust_info *ci, long long *ne
         } else {
             b_text(c, 22, NULL);
         }
-        b_text(c, 23, chance(&g->r, 3) ? "Müller & Söhne's \"special\" terms;\nsee contract §4 — ✓"
-                                       : NULL);
+        b_text(c, 23,
+               chance(&g->r, 3) ? "Müller & Söhne's \"special\" terms;\nsee contract §4 — ✓"
+                                : NULL);
         b_time(c, 24, x->created);
         b_time(c, 25, lmd);
         b_int_or_null(c, 26, bill);
         b_int_or_null(c, 27, ship);
-        b_text(c, 28, strcmp(co->code, "US") == 0 || strcmp(co->code, "CA") == 0 ? regions[0]
-                                                                                  : regions[1]);
+        b_text(c, 28,
+               strcmp(co->code, "US") == 0 || strcmp(co->code, "CA") == 0 ? regions[0]
+                                                                          : regions[1]);
         b_text(c, 29, PICK(&g->r, tiers));
         b_text(c, 30, chance(&g->r, 90) ? "T" : "F");
         b_text(c, 31, eu && !person ? vat : NULL);
@@ -446,8 +460,8 @@ static void customers(struct gen *g, long n, struct cust_info *ci, long long *ne
                 slug(cl, b1, sizeof b1);
                 snprintf(cemail, sizeof cemail, "%s.%s@%s%lld.example", a1, b1, sl, x->id);
                 long role = (k == 0 && has_primary) || (k == 1 && two_primaries) ? -10
-                            : chance(&g->r, 60)                                   ? range(&g->r, 1, 3)
-                                                                                  : 0;
+                            : chance(&g->r, 60) ? range(&g->r, 1, 3)
+                                                : 0;
                 int64_t ccreated = x->created + range(&g->r, 0, 30 * 86400L);
                 int64_t clmd = ccreated + range(&g->r, 0, 300 * 86400L);
                 if (clmd > T_END)
@@ -496,8 +510,9 @@ static void orders(struct gen *g, long m, long large, long nitems, const struct 
         free(buyers);
         return;
     }
-    sqlite3_stmt *t = prep(g, "INSERT INTO \"transaction\" VALUES (?,?,'SalesOrd',?,?,?,?,?,?,?,?,?,"
-                              "?,?,?,?,?,?,?,?,?)");
+    sqlite3_stmt *t =
+        prep(g, "INSERT INTO \"transaction\" VALUES (?,?,'SalesOrd',?,?,?,?,?,?,?,?,?,"
+                "?,?,?,?,?,?,?,?,?)");
     sqlite3_stmt *l = prep(g, "INSERT INTO transactionline VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
                               "?,?,?,?)");
     static const char status_letters[] = "AABBBBBCDDEEFFFGGGGHH";
@@ -545,8 +560,8 @@ static void orders(struct gen *g, long m, long large, long nitems, const struct 
             sqlite3_bind_double(l, 11, -amount);
             sqlite3_bind_double(l, 12, -amount);
             b_text(l, 13, chance(&g->r, 10) ? "Please gift-wrap" : NULL);
-            b_text(l, 14, closed || ((status == 'D' || status == 'E') && chance(&g->r, 30)) ? "T"
-                                                                                            : "F");
+            b_text(l, 14,
+                   closed || ((status == 'D' || status == 'E') && chance(&g->r, 30)) ? "T" : "F");
             sqlite3_bind_double(l, 15, status >= 'D' && status != 'H' ? qty : 0);
             sqlite3_bind_double(l, 16, status == 'G' ? qty : 0);
             b_time(l, 17, created);
@@ -670,27 +685,31 @@ static void deletions(struct gen *g, long n)
     if (want <= 0)
         return;
     bool label = g->s->set.deleted_type_label;
-    snprintf(sql, sizeof sql,
-             "CREATE TEMP TABLE gone AS SELECT id, entityid, lastmodifieddate AS lmd FROM customer c"
-             " WHERE searchstage = 'Customer' AND NOT EXISTS (SELECT 1 FROM \"transaction\" t"
-             " WHERE t.entity = c.id) AND NOT EXISTS (SELECT 1 FROM customer k WHERE k.parent ="
-             " c.id) ORDER BY (id * 2654435761) %% 1000003 LIMIT %ld;"
-             "INSERT INTO DeletedRecord SELECT id, '%s', entityid, lmd + 0.5, 3, 'UI', 'F' FROM gone;"
-             "INSERT INTO DeletedRecord SELECT k.id, '%s', k.entityid, g.lmd + 0.5, 3, 'UI', 'F'"
-             " FROM contact k JOIN gone g ON k.company = g.id;"
-             "DELETE FROM contact WHERE company IN (SELECT id FROM gone);"
-             "DELETE FROM entityaddress WHERE recordowner IN (SELECT id FROM gone);"
-             "DELETE FROM customeraddressbook WHERE entity IN (SELECT id FROM gone);"
-             "DELETE FROM customer WHERE id IN (SELECT id FROM gone);"
-             "DROP TABLE gone;",
-             want, label ? "Customer" : "customer", label ? "Contact" : "contact");
+    snprintf(
+        sql, sizeof sql,
+        "CREATE TEMP TABLE gone AS SELECT id, entityid, lastmodifieddate AS lmd FROM customer c"
+        " WHERE searchstage = 'Customer' AND NOT EXISTS (SELECT 1 FROM \"transaction\" t"
+        " WHERE t.entity = c.id) AND NOT EXISTS (SELECT 1 FROM customer k WHERE k.parent ="
+        " c.id) ORDER BY (id * 2654435761) %% 1000003 LIMIT %ld;"
+        "INSERT INTO DeletedRecord SELECT id, '%s', entityid, lmd + 0.5, 3, 'UI', 'F' FROM gone;"
+        "INSERT INTO DeletedRecord SELECT k.id, '%s', k.entityid, g.lmd + 0.5, 3, 'UI', 'F'"
+        " FROM contact k JOIN gone g ON k.company = g.id;"
+        "DELETE FROM contact WHERE company IN (SELECT id FROM gone);"
+        "DELETE FROM entityaddress WHERE recordowner IN (SELECT id FROM gone);"
+        "DELETE FROM customeraddressbook WHERE entity IN (SELECT id FROM gone);"
+        "DELETE FROM customer WHERE id IN (SELECT id FROM gone);"
+        "DROP TABLE gone;",
+        want, label ? "Customer" : "customer", label ? "Contact" : "contact");
     exec(g, sql);
 }
 
 enum mlc_rc ns_datagen(struct ns_sandbox *s, const struct ns_options *o, char *err, size_t errsz)
 {
-    struct gen g = {.s = s, .db = s->db, .r = {o->seed * 0x9e3779b97f4a7c15ull + 12345},
-                    .err = err, .errsz = errsz};
+    struct gen g = {.s = s,
+                    .db = s->db,
+                    .r = {o->seed * 0x9e3779b97f4a7c15ull + 12345},
+                    .err = err,
+                    .errsz = errsz};
     long n = o->customers, m = o->orders, k = o->items > 0 ? o->items : 1;
     long large = o->large_orders < 0 ? (m >= 3 ? 3 : 0) : o->large_orders;
     if (large > m)
@@ -707,10 +726,11 @@ enum mlc_rc ns_datagen(struct ns_sandbox *s, const struct ns_options *o, char *e
              "CREATE INDEX IF NOT EXISTS customer_parent ON customer(parent);");
     deletions(&g, n);
     char meta[512];
-    snprintf(meta, sizeof meta,
-             "INSERT OR REPLACE INTO sbx_meta VALUES ('next_entity', '%lld'), ('next_nkey', '%lld'),"
-             " ('next_tx', '%lld'), ('seed', '%llu');",
-             next_entity + 1000, next_nkey + 1000, next_tx + 1000, (unsigned long long)o->seed);
+    snprintf(
+        meta, sizeof meta,
+        "INSERT OR REPLACE INTO sbx_meta VALUES ('next_entity', '%lld'), ('next_nkey', '%lld'),"
+        " ('next_tx', '%lld'), ('seed', '%llu');",
+        next_entity + 1000, next_nkey + 1000, next_tx + 1000, (unsigned long long)o->seed);
     exec(&g, meta);
     if (g.failed)
         sqlite3_exec(g.db, "ROLLBACK", NULL, NULL, NULL);

@@ -1,4 +1,5 @@
-/* The emulated account's SQLite database: NetSuite's tables and columns, the Oracle functions, the SuiteQL authorizer. */
+/* The emulated account's SQLite database: NetSuite's tables and columns, the Oracle functions, the
+ * SuiteQL authorizer. */
 #include "internal.h"
 #include "mlc/log.h"
 
@@ -19,7 +20,8 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS currency(id INTEGER PRIMARY KEY, name TEXT, symbol TEXT,"
     " displaysymbol TEXT, exchangerate REAL, isbasecurrency TEXT, isinactive TEXT,"
     " currencyprecision INTEGER, lastmodifieddate DATETIME);"
-    "CREATE TABLE IF NOT EXISTS customercategory(id INTEGER PRIMARY KEY, name TEXT, isinactive TEXT);"
+    "CREATE TABLE IF NOT EXISTS customercategory(id INTEGER PRIMARY KEY, name TEXT, isinactive "
+    "TEXT);"
     "CREATE TABLE IF NOT EXISTS entitystatus(key INTEGER PRIMARY KEY, name TEXT, entitytype TEXT,"
     " probability REAL, descr TEXT, isinactive TEXT);"
     "CREATE TABLE IF NOT EXISTS term(id INTEGER PRIMARY KEY, name TEXT, daysuntilnetdue INTEGER,"
@@ -100,7 +102,8 @@ static bool arg_secs(sqlite3_context *c, sqlite3_value *v, int64_t *secs)
     const char *t = (const char *)sqlite3_value_text(v);
     if (t && ns_time_parse_pref(t, sbx(c)->qset.date_format, secs) == MLC_OK)
         return true;
-    sqlite3_result_error(c, "ORA-01858: a non-numeric character was found where a numeric was expected", -1);
+    sqlite3_result_error(
+        c, "ORA-01858: a non-numeric character was found where a numeric was expected", -1);
     return false;
 }
 
@@ -472,9 +475,14 @@ static void f_ceil(sqlite3_context *c, int argc, sqlite3_value **v)
         sqlite3_result_int64(c, (sqlite3_int64)ceil(sqlite3_value_double(v[0])));
 }
 
-static const char *const status_labels[] = {
-    "Pending Approval", "Pending Fulfillment", "Cancelled", "Partially Fulfilled",
-    "Pending Billing/Partially Fulfilled", "Pending Billing", "Billed", "Closed"};
+static const char *const status_labels[] = {"Pending Approval",
+                                            "Pending Fulfillment",
+                                            "Cancelled",
+                                            "Partially Fulfilled",
+                                            "Pending Billing/Partially Fulfilled",
+                                            "Pending Billing",
+                                            "Billed",
+                                            "Closed"};
 
 static void f_df_status(sqlite3_context *c, int argc, sqlite3_value **v)
 {
@@ -511,32 +519,53 @@ struct udf {
 };
 
 static const struct udf udfs[] = {
-    {"to_char", 1, f_to_char, false},       {"to_char", 2, f_to_char, false},
-    {"to_date", 1, f_to_date, false},       {"to_date", 2, f_to_date, false},
-    {"to_timestamp", 1, f_to_timestamp, false}, {"to_timestamp", 2, f_to_timestamp, false},
+    {"to_char", 1, f_to_char, false},
+    {"to_char", 2, f_to_char, false},
+    {"to_date", 1, f_to_date, false},
+    {"to_date", 2, f_to_date, false},
+    {"to_timestamp", 1, f_to_timestamp, false},
+    {"to_timestamp", 2, f_to_timestamp, false},
     {"sys_extract_utc", 1, f_sys_extract_utc, false},
-    {"sysdate", 0, f_sysdate, false},       {"nvl", 2, f_nvl, true},
-    {"nvl2", 3, f_nvl2, true},              {"decode", -1, f_decode, true},
-    {"trunc_date", 1, f_trunc_date, false}, {"trunc_date", 2, f_trunc_date, false},
-    {"trunc", 1, f_trunc, true},            {"trunc", 2, f_trunc, true},
-    {"to_number", 1, f_to_number, true},    {"mod", 2, f_mod, true},
-    {"greatest", -1, f_greatest, true},     {"least", -1, f_least, true},
-    {"add_months", 2, f_add_months, false}, {"concat", 2, f_concat, true},
-    {"lpad", 2, f_lpad, true},              {"lpad", 3, f_lpad, true},
-    {"rpad", 2, f_rpad, true},              {"rpad", 3, f_rpad, true},
-    {"floor", 1, f_floor, true},            {"ceil", 1, f_ceil, true},
-    {"ns_df_status", 2, f_df_status, true}, {"ns_df_type", 1, f_df_type, true},
+    {"sysdate", 0, f_sysdate, false},
+    {"nvl", 2, f_nvl, true},
+    {"nvl2", 3, f_nvl2, true},
+    {"decode", -1, f_decode, true},
+    {"trunc_date", 1, f_trunc_date, false},
+    {"trunc_date", 2, f_trunc_date, false},
+    {"trunc", 1, f_trunc, true},
+    {"trunc", 2, f_trunc, true},
+    {"to_number", 1, f_to_number, true},
+    {"mod", 2, f_mod, true},
+    {"greatest", -1, f_greatest, true},
+    {"least", -1, f_least, true},
+    {"add_months", 2, f_add_months, false},
+    {"concat", 2, f_concat, true},
+    {"lpad", 2, f_lpad, true},
+    {"lpad", 3, f_lpad, true},
+    {"rpad", 2, f_rpad, true},
+    {"rpad", 3, f_rpad, true},
+    {"floor", 1, f_floor, true},
+    {"ceil", 1, f_ceil, true},
+    {"ns_df_status", 2, f_df_status, true},
+    {"ns_df_type", 1, f_df_type, true},
 };
 
 /* Functions SuiteQL accepts: ours above plus SQLite built-ins that Oracle has too. Everything else
  * (printf, randomblob, load_extension, sqlite_version, glob, ...) is refused, as NetSuite refuses
  * functions outside its list. */
 static const char *const allowed_functions[] = {
-    "to_char", "to_date", "to_timestamp", "sys_extract_utc", "sysdate", "nvl", "nvl2", "decode",
-    "trunc_date", "trunc", "to_number", "mod", "greatest", "least", "add_months", "concat", "lpad",
-    "rpad", "floor", "ceil", "ns_df_status", "ns_df_type", "count", "sum", "min", "max", "avg",
-    "coalesce", "nullif", "substr", "instr", "length", "upper", "lower", "trim", "ltrim", "rtrim",
-    "replace", "round", "abs", "like", "row_number", "rank", "dense_rank", "lag", "lead",
+    "to_char",      "to_date",    "to_timestamp", "sys_extract_utc",
+    "sysdate",      "nvl",        "nvl2",         "decode",
+    "trunc_date",   "trunc",      "to_number",    "mod",
+    "greatest",     "least",      "add_months",   "concat",
+    "lpad",         "rpad",       "floor",        "ceil",
+    "ns_df_status", "ns_df_type", "count",        "sum",
+    "min",          "max",        "avg",          "coalesce",
+    "nullif",       "substr",     "instr",        "length",
+    "upper",        "lower",      "trim",         "ltrim",
+    "rtrim",        "replace",    "round",        "abs",
+    "like",         "row_number", "rank",         "dense_rank",
+    "lag",          "lead",
 };
 
 static bool function_allowed(const char *name)
@@ -561,6 +590,10 @@ static unsigned table_perm(const char *t)
         return NS_PERM_ITEM;
     if (strcasecmp(t, "deletedrecord") == 0)
         return NS_PERM_DELETEDRECORD;
+    if (strcasecmp(t, "currency") == 0)
+        return NS_PERM_CURRENCY;
+    if (strcasecmp(t, "subsidiary") == 0)
+        return NS_PERM_SUBSIDIARY;
     return 0;
 }
 
@@ -600,14 +633,13 @@ static int progress(void *ud)
     return s->qdeadline_ms && mlc_mono_ms() > s->qdeadline_ms;
 }
 
-enum mlc_rc ns_db_open(struct ns_sandbox *s, const char *path, bool *fresh, char *err,
-                       size_t errsz)
+enum mlc_rc ns_db_open(struct ns_sandbox *s, const char *path, bool *fresh, char *err, size_t errsz)
 {
     sqlite3 *db = NULL;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(path && *path ? path : ":memory:", &db, flags, NULL) != SQLITE_OK) {
-        snprintf(err, errsz, "cannot open the sandbox database %s: %s", path ? path : ":memory:",
-                 db ? sqlite3_errmsg(db) : "out of memory");
+        snprintf(err, errsz, "cannot open the sandbox database %s: %s",
+                 path ? path : ":memory:", db ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_close(db);
         return MLC_ERR;
     }

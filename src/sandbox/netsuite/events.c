@@ -1,4 +1,5 @@
-/* Change events out, the way our user-event script posts them: one background sender, secret or HMAC mode, retries. */
+/* Change events out, the way our user-event script posts them: one background sender, secret or
+ * HMAC mode, retries. */
 #include "internal.h"
 #include "mlc/crypto.h"
 #include "mlc/log.h"
@@ -59,8 +60,8 @@ void ns_events_emit(struct ns_sandbox *s, const char *record_type, long long id,
     mlc_fmt_rfc3339(mlc_now_ms(), at, sizeof at);
     snprintf(rid, sizeof rid, "%lld", id);
     json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "eventId", eid, "eventType",
-                           event_type, "recordType", record_type, "recordId", rid, "occurredAt",
-                           at, "accountId", s->account_id);
+                           event_type, "recordType", record_type, "recordId", rid, "occurredAt", at,
+                           "accountId", s->account_id);
     pthread_mutex_lock(&e->mu);
     if (e->len == QUEUE_MAX) {
         json_decref(e->queue[e->head]);
@@ -91,7 +92,8 @@ static void *sender(void *ud)
     struct ns_events *e = s->events;
     struct mlc_net *net = NULL;
     char err[256];
-    struct mlc_net_options no = {.ca_file = e->ca_file, .connect_timeout_ms = 5000,
+    struct mlc_net_options no = {.ca_file = e->ca_file,
+                                 .connect_timeout_ms = 5000,
                                  .timeout_ms = 45000, /* a script's outbound call limit */
                                  .user_agent = "NetSuite-UserEventScript (ml-connector sandbox)"};
     if (mlc_net_new(&no, &net, err, sizeof err) != MLC_OK) {
@@ -145,8 +147,12 @@ static void *sender(void *ud)
             } else {
                 h[nh++] = (struct mlc_net_header){"X-MLC-Webhook-Secret", s->webhook_secret};
             }
-            struct mlc_net_request req = {.method = "POST", .url = st.events_url, .headers = h,
-                                          .nheaders = nh, .body = txt, .body_len = strlen(txt)};
+            struct mlc_net_request req = {.method = "POST",
+                                          .url = st.events_url,
+                                          .headers = h,
+                                          .nheaders = nh,
+                                          .body = txt,
+                                          .body_len = strlen(txt)};
             struct mlc_net_response resp;
             enum mlc_rc rc = mlc_net_perform(net, &req, &resp, err, sizeof err);
             status = rc == MLC_OK ? resp.status : 0;
@@ -235,16 +241,16 @@ json_t *ns_events_stats(struct ns_sandbox *s, size_t last_n)
         const struct delivery *d = &e->recent[(e->nrecent - 1 - i) % RECENT];
         char at[40];
         mlc_fmt_rfc3339(d->at_ms, at, sizeof at);
-        json_array_append_new(recent, json_pack("{s:s, s:I, s:i, s:i, s:s?}", "at", at, "status",
-                                                (json_int_t)d->status, "events", d->events,
-                                                "attempts", d->attempts, "error",
-                                                d->error[0] ? d->error : NULL));
+        json_array_append_new(recent,
+                              json_pack("{s:s, s:I, s:i, s:i, s:s?}", "at", at, "status",
+                                        (json_int_t)d->status, "events", d->events, "attempts",
+                                        d->attempts, "error", d->error[0] ? d->error : NULL));
     }
-    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:o}", "queued",
-                          (json_int_t)e->queued, "sent", (json_int_t)e->sent, "failed",
-                          (json_int_t)e->failed, "dropped", (json_int_t)e->dropped, "posts",
-                          (json_int_t)e->posts, "pending", (json_int_t)e->len, "sending", e->busy,
-                          "recent", recent);
+    json_t *o =
+        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:o}", "queued", (json_int_t)e->queued,
+                  "sent", (json_int_t)e->sent, "failed", (json_int_t)e->failed, "dropped",
+                  (json_int_t)e->dropped, "posts", (json_int_t)e->posts, "pending",
+                  (json_int_t)e->len, "sending", e->busy, "recent", recent);
     pthread_mutex_unlock(&e->mu);
     return o;
 }

@@ -1,4 +1,5 @@
-/* Faults on demand: latency, random 429 and 5xx, calls that never answer in time, a renamed custom field. */
+/* Faults on demand: latency, random 429 and 5xx, dropped connections (closed without an answer), a
+ * renamed custom field. */
 #include "internal.h"
 #include "mlc/log.h"
 
@@ -24,14 +25,13 @@ bool ns_faults_apply(struct ns_sandbox *s, struct mlc_request *r, const struct n
     if (st->latency_ms > 0)
         mlc_sleep_ms(st->latency_ms);
     if (st->rate_drop > 0 && ns_dice(s) < st->rate_drop) {
-        /* The HTTP layer cannot cut a connection from a handler; holding the answer past the
-         * client's timeout looks the same from the client's side (no answer in time). */
+        /* The connection is closed without an answer, at once or after a hold (a call that hangs
+         * past the client's timeout, then breaks). */
         ns_count(s, NS_OUT_FAULT_DROP);
         mlc_request_log_field(r, "fault", "drop");
-        mlc_sleep_ms(st->drop_hold_ms);
-        ns_reply_error(r, 500, "UNEXPECTED_ERROR", NULL,
-                       "An unexpected error occurred (the sandbox held this call as a dropped "
-                       "connection).");
+        if (st->drop_hold_ms > 0)
+            mlc_sleep_ms(st->drop_hold_ms);
+        mlc_reply_drop(r);
         return true;
     }
     if (st->rate_429 > 0 && ns_dice(s) < st->rate_429) {
@@ -77,8 +77,9 @@ enum mlc_rc ns_fault_rename_field(struct ns_sandbox *s, const char *table, const
         table_ok |= strcmp(tables[i], table) == 0;
     if (!table_ok || !ident_ok(from) || !ident_ok(to) ||
         (strncmp(from, "cust", 4) != 0 || strncmp(to, "cust", 4) != 0)) {
-        snprintf(err, errsz, "only custom fields (cust*) of customer, contact, transaction, "
-                             "transactionline or item can be renamed");
+        snprintf(err, errsz,
+                 "only custom fields (cust*) of customer, contact, transaction, "
+                 "transactionline or item can be renamed");
         return MLC_EINVAL;
     }
     char sql[256];

@@ -1,4 +1,5 @@
-/* Concurrency governance (one limit per account, 429 or 401 past it), governanceLimits and serverTime. */
+/* Concurrency governance (one limit per account, 429 or 401 past it), governanceLimits and
+ * serverTime. */
 #include "internal.h"
 
 #include <stdio.h>
@@ -42,6 +43,8 @@ void ns_server_time_handle(struct mlc_request *r, void *ud)
 {
     struct ns_sandbox *s = ud;
     struct ns_settings st;
+    if (!ns_require_method(r, "GET"))
+        return;
     if (!ns_api_begin(s, r, NS_CALL_SERVERTIME, &st))
         return;
     char ts[40];
@@ -50,8 +53,7 @@ void ns_server_time_handle(struct mlc_request *r, void *ud)
     json_t *body = json_pack("{s:s}", "serverTime", ts);
     char *txt = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    mlc_reply_text(r, 200, "application/vnd.oracle.resource+json; type=singular", txt,
-                   strlen(txt));
+    mlc_reply_text(r, 200, "application/vnd.oracle.resource+json; type=singular", txt, strlen(txt));
     free(txt);
     ns_api_end(s);
 }
@@ -60,6 +62,8 @@ void ns_governance_limits_handle(struct mlc_request *r, void *ud)
 {
     struct ns_sandbox *s = ud;
     struct ns_settings st;
+    if (!ns_require_method(r, "GET"))
+        return;
     if (!ns_api_begin(s, r, NS_CALL_GOVERNANCE, &st))
         return;
     if (st.deny & NS_PERM_GOVERNANCE) {
@@ -86,8 +90,7 @@ void ns_governance_limits_handle(struct mlc_request *r, void *ud)
     ns_count(s, NS_OUT_OK);
     char *txt = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    mlc_reply_text(r, 200, "application/vnd.oracle.resource+json; type=singular", txt,
-                   strlen(txt));
+    mlc_reply_text(r, 200, "application/vnd.oracle.resource+json; type=singular", txt, strlen(txt));
     free(txt);
     ns_api_end(s);
 }

@@ -1,4 +1,5 @@
-/* Internal to the sandbox's NetSuite: the shared state, settings (switches) and the functions files share. */
+/* Internal to the sandbox's NetSuite: the shared state, settings (switches) and the functions files
+ * share. */
 #ifndef MLC_SANDBOX_NETSUITE_INTERNAL_H
 #define MLC_SANDBOX_NETSUITE_INTERNAL_H
 
@@ -21,40 +22,43 @@ enum {
     NS_PERM_ITEM = 1u << 5,          /* Lists > Items */
     NS_PERM_DELETEDRECORD = 1u << 6, /* Lists > Deleted Records */
     NS_PERM_GOVERNANCE = 1u << 7,    /* governanceLimits: administrators only */
+    /* Features an account can lack, given the same way: */
+    NS_PERM_CURRENCY = 1u << 8,   /* single-currency account: no `currency` table */
+    NS_PERM_SUBSIDIARY = 1u << 9, /* not OneWorld: no `subsidiary` table */
 };
 
 struct ns_settings {
     /* token endpoint */
-    int token_lifetime_s;        /* lifetime of issued access tokens (3600) */
-    bool expires_in_number;      /* expires_in as 3600 instead of "3600" (sample has a string) */
-    bool scope_array_ok;         /* accept a JSON array scope claim, not only a string */
-    bool token_error_netsuite;   /* token errors as 401 INVALID_LOGIN instead of 400 invalid_grant */
+    int token_lifetime_s;      /* lifetime of issued access tokens (3600) */
+    bool expires_in_number;    /* expires_in as 3600 instead of "3600" (sample has a string) */
+    bool scope_array_ok;       /* accept a JSON array scope claim, not only a string */
+    bool token_error_netsuite; /* token errors as 401 INVALID_LOGIN instead of 400 invalid_grant */
     /* SuiteQL */
-    bool values_native;          /* numbers as JSON numbers (practitioners report strings) */
-    bool raw_datetime_time;      /* raw datetime columns rendered with the time of day */
-    char date_format[16];        /* the user's date format preference: M/D/YYYY, D/M/YYYY, ... */
+    bool values_native;             /* numbers as JSON numbers (practitioners report strings) */
+    bool raw_datetime_time;         /* raw datetime columns rendered with the time of day */
+    char date_format[16];           /* the user's date format preference: M/D/YYYY, D/M/YYYY, ... */
     bool prefer_transient_optional; /* accept SuiteQL without `Prefer: transient` */
-    bool allow_limit_clause;     /* accept LIMIT (not SuiteQL syntax) */
-    bool offset_any;             /* accept an offset that is not a multiple of limit */
-    bool deleted_type_label;     /* DeletedRecord.type as "Customer"/"Sales Order" (else ids) */
-    int query_timeout_ms;        /* a SuiteQL statement running longer fails */
+    bool allow_limit_clause;        /* accept LIMIT (not SuiteQL syntax) */
+    bool offset_any;                /* accept an offset that is not a multiple of limit */
+    bool deleted_type_label;        /* DeletedRecord.type as "Customer"/"Sales Order" (else ids) */
+    int query_timeout_ms;           /* a SuiteQL statement running longer fails */
     /* role and governance */
-    unsigned deny;               /* NS_PERM_* the role lacks */
-    int concurrency_limit;       /* the account's limit (5 standard) */
-    bool concurrency_401;        /* over the limit answer 401 instead of 429 */
-    int integration_limit;       /* a limit allocated to the integration (0: none, account limit) */
+    unsigned deny;         /* NS_PERM_* the role lacks */
+    int concurrency_limit; /* the account's limit (5 standard) */
+    bool concurrency_401;  /* over the limit answer 401 instead of 429 */
+    int integration_limit; /* a limit allocated to the integration (0: none, account limit) */
     /* faults */
-    int latency_ms;              /* added to every API call */
-    double rate_429;             /* share of API calls answered 429 at random */
-    double rate_5xx;             /* share answered 500/503 at random */
-    double rate_drop;            /* share whose answer never comes in time (see faults.c) */
-    int drop_hold_ms;            /* how long such a call is held before a 500 */
-    bool m2m_wiped;              /* the M2M mapping is gone (sandbox refresh): assertions refused */
+    int latency_ms;   /* added to every API call */
+    double rate_429;  /* share of API calls answered 429 at random */
+    double rate_5xx;  /* share answered 500/503 at random */
+    double rate_drop; /* share whose connection is closed without an answer */
+    int drop_hold_ms; /* how long such a call hangs before the connection closes */
+    bool m2m_wiped;   /* the M2M mapping is gone (sandbox refresh): assertions refused */
     /* events out */
-    char events_url[512];        /* empty: no events */
-    bool events_hmac;            /* X-MLC-Signature instead of X-MLC-Webhook-Secret */
-    int events_batch;            /* events per POST: 1 = single object, >1 = {"events":[...]} */
-    int events_retries;          /* further attempts after a failed post */
+    char events_url[512]; /* empty: no events */
+    bool events_hmac;     /* X-MLC-Signature instead of X-MLC-Webhook-Secret */
+    int events_batch;     /* events per POST: 1 = single object, >1 = {"events":[...]} */
+    int events_retries;   /* further attempts after a failed post */
 };
 
 /* Kinds of calls counted for inspection. */
@@ -94,7 +98,7 @@ struct ns_token {
     uint8_t hash[32]; /* SHA-256 of the token string */
     int64_t expires_s;
     int64_t issued_s;
-    unsigned epoch;   /* revocation epoch it was issued in */
+    unsigned epoch; /* revocation epoch it was issued in */
     bool used;
 };
 
@@ -117,7 +121,7 @@ struct sqlite3;
 struct ns_sandbox {
     /* identity and credentials (read-only after start) */
     char account_id[64];
-    char base_url[256];   /* what the connector is told, e.g. https://127.0.0.1:8443 */
+    char base_url[256]; /* what the connector is told, e.g. https://127.0.0.1:8443 */
     char client_id[96];
     struct ns_m2m_key keys[NS_MAX_KEYS];
     size_t nkeys;
@@ -137,10 +141,10 @@ struct ns_sandbox {
     int64_t qdeadline_ms;    /* monotonic deadline of the statement running now (under db_mu) */
     char denied_table[64];   /* set by the authorizer when the role lacks a table (under db_mu) */
     char denied_function[64];
-    bool suiteql_mode;       /* the authorizer applies SuiteQL rules (under db_mu) */
+    bool suiteql_mode; /* the authorizer applies SuiteQL rules (under db_mu) */
     struct ns_count_entry count_cache[NS_COUNT_CACHE]; /* totalResults by SQL (under db_mu) */
     size_t count_next;
-    atomic_uint_fast64_t data_version; /* bumped by every mutation (count cache) */
+    atomic_uint_fast64_t data_version;     /* bumped by every mutation (count cache) */
     char renamed_from[64], renamed_to[64]; /* a renamed custom field (fault) */
 
     /* tokens */
@@ -165,7 +169,7 @@ struct ns_sandbox {
 
 /* ---- server.c: lifecycle and the API-call wrapper ---- */
 struct ns_options {
-    const char *db_path;  /* NULL = in memory */
+    const char *db_path; /* NULL = in memory */
     uint64_t seed;
     long customers, orders, items, large_orders;
     const struct ns_settings *settings; /* initial switches (NULL: defaults) */
@@ -191,13 +195,19 @@ enum mlc_rc ns_parse_deny(const char *list, unsigned *out);
 
 /* ---- errors.c: NetSuite's error bodies ---- */
 /* {"type","title","status","o:errorDetails":[{"detail","o:errorCode"[,"o:errorQueryParam"]}]} */
-void ns_reply_error(struct mlc_request *r, unsigned status, const char *code, const char *query_param,
-                    const char *detail_fmt, ...) __attribute__((format(printf, 5, 6)));
+void ns_reply_error(struct mlc_request *r, unsigned status, const char *code,
+                    const char *query_param, const char *detail_fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 void ns_reply_invalid_login(struct mlc_request *r);
 /* The same body, owned, for callers that answer later. */
 json_t *ns_error_body(unsigned status, const char *code, const char *query_param,
                       const char *detail_fmt, ...) __attribute__((format(printf, 4, 5)));
 void ns_reply_json(struct mlc_request *r, unsigned status, json_t *body);
+/* True when the request's method is in methods (comma-separated); otherwise answers NetSuite's 405
+ * (with Allow) and returns false. */
+bool ns_require_method(struct mlc_request *r, const char *methods);
+/* Any other path: NetSuite's 404 body (never the connector's problem+json). */
+void ns_unknown_handle(struct mlc_request *r, void *ud);
 
 /* ---- token.c ---- */
 void ns_token_handle(struct mlc_request *r, void *ud);
@@ -259,7 +269,8 @@ void ns_time_render_pref(int64_t secs, const char *datefmt, bool with_time, bool
 /* Parses a date typed in the user's preference format (TO_DATE without a format). */
 enum mlc_rc ns_time_parse_pref(const char *s, const char *datefmt, int64_t *secs);
 bool ns_date_format_valid(const char *datefmt);
-/* Local wall clock of secs re-read as UTC wall clock: the value SYS_EXTRACT_UTC gives (see db.c). */
+/* Local wall clock of secs re-read as UTC wall clock: the value SYS_EXTRACT_UTC gives (see db.c).
+ */
 int64_t ns_secs_utc_wall_as_local(int64_t secs);
 /* Start of the local day/month/year/hour containing secs. unit: "DD", "MM", "YYYY", "HH". */
 enum mlc_rc ns_time_trunc(int64_t secs, const char *unit, int64_t *out);
@@ -270,17 +281,17 @@ void ns_time_iso_utc(int64_t secs, char *out, size_t outsz);
 /* ---- suiteql.c ---- */
 #define NS_MAX_SELECT 256
 struct ns_sql {
-    char *sql;             /* SQLite SQL (owned) */
-    bool has_limit;        /* a top-level LIMIT was emitted (paging must wrap) */
-    size_t order_pos;      /* offset in sql of the top-level ORDER BY, 0 when none (counting
-                              needs no order: cutting it lets SQLite flatten the count) */
-    int nitems;            /* top-level select items (-1 when a star makes it unknown) */
+    char *sql;        /* SQLite SQL (owned) */
+    bool has_limit;   /* a top-level LIMIT was emitted (paging must wrap) */
+    size_t order_pos; /* offset in sql of the top-level ORDER BY, 0 when none (counting
+                         needs no order: cutting it lets SQLite flatten the count) */
+    int nitems;       /* top-level select items (-1 when a star makes it unknown) */
     unsigned char dt_item[NS_MAX_SELECT]; /* 1: item i is a datetime, 2: a date (rendered with
                                              the user's preference); 0: anything else */
-    char first_table[64];  /* first table of the outer FROM (for error messages) */
+    char first_table[64];                 /* first table of the outer FROM (for error messages) */
     size_t ntables;
-    char tables[32][64];   /* every table named, lower-cased */
-    char aliases[32][64];  /* its alias or "" */
+    char tables[32][64];  /* every table named, lower-cased */
+    char aliases[32][64]; /* its alias or "" */
 };
 enum mlc_rc ns_suiteql_translate(const char *q, bool allow_limit, struct ns_sql *out, char *err,
                                  size_t errsz);
@@ -303,12 +314,14 @@ enum mlc_rc ns_datagen(struct ns_sandbox *s, const struct ns_options *o, char *e
 struct ns_change {
     const char *record_type; /* customer | contact | salesorder */
     long long id;
-    const char *event_type;  /* create | edit | xedit | delete | ... */
-    bool emit;               /* whether the user-event script would fire */
+    const char *event_type; /* create | edit | xedit | delete | ... */
+    bool emit;              /* whether the user-event script would fire */
 };
 /* Applies one mutation described by JSON (see admin.c for the shapes). Fills up to maxc changes. */
 enum mlc_rc ns_mutate(struct ns_sandbox *s, const char *op, json_t *args, json_t **result,
                       unsigned *status, char *err, size_t errsz);
+/* Rewrites DeletedRecord.type in the form the deletedType switch names (label or id). */
+void ns_deleted_relabel(struct ns_sandbox *s, bool label);
 /* A scripted change stream: n random mutations from the seed and a counter. */
 enum mlc_rc ns_mutate_random(struct ns_sandbox *s, long n, uint64_t seed, json_t **result,
                              char *err, size_t errsz);

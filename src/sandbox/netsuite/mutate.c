@@ -1,4 +1,5 @@
-/* Changes to the data as users, scripts and fulfilment make them: edits, creates, deletes, merges, line-only changes. */
+/* Changes to the data as users, scripts and fulfilment make them: edits, creates, deletes, merges,
+ * line-only changes. */
 #include "internal.h"
 #include "mlc/log.h"
 
@@ -184,8 +185,8 @@ static enum mlc_rc deleted_record(struct mctx *m, long long id, const char *type
                                   const char *context)
 {
     char sql[512];
-    snprintf(sql, sizeof sql,
-             "INSERT INTO DeletedRecord SELECT ?1, ?2, (%s), ?3, -5, ?4, 'F'", name_sql);
+    snprintf(sql, sizeof sql, "INSERT INTO DeletedRecord SELECT ?1, ?2, (%s), ?3, -5, ?4, 'F'",
+             name_sql);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(m->db, sql, -1, &st, NULL) != SQLITE_OK)
         return db_fail(m);
@@ -198,8 +199,7 @@ static enum mlc_rc deleted_record(struct mctx *m, long long id, const char *type
     return rc;
 }
 
-static enum mlc_rc exec_id(struct mctx *m, const char *sql, long long id, long long id2,
-                           int64_t t)
+static enum mlc_rc exec_id(struct mctx *m, const char *sql, long long id, long long id2, int64_t t)
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(m->db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -243,8 +243,7 @@ static const char *arg_str(json_t *args, const char *k, const char *def)
 
 /* ---- customers and contacts ---- */
 
-static enum mlc_rc entity_update(struct mctx *m, const char *table, const char *type,
-                                 json_t *args)
+static enum mlc_rc entity_update(struct mctx *m, const char *table, const char *type, json_t *args)
 {
     long long id = arg_id(args, "id");
     int64_t t;
@@ -252,8 +251,8 @@ static enum mlc_rc entity_update(struct mctx *m, const char *table, const char *
         return fail(m, 400, "id is required");
     if (change_time(m, args, &t) != MLC_OK)
         return MLC_EINVAL;
-    enum mlc_rc rc = update_fields(m, table, "id", id, json_object_get(args, "fields"),
-                                   "lastmodifieddate", t);
+    enum mlc_rc rc =
+        update_fields(m, table, "id", id, json_object_get(args, "fields"), "lastmodifieddate", t);
     if (rc == MLC_OK)
         change(m, type, id, arg_str(args, "eventType", "edit"), arg_bool(args, "emit", true));
     return rc;
@@ -318,8 +317,9 @@ static enum mlc_rc customer_delete(struct mctx *m, json_t *args)
     if (change_time(m, args, &t) != MLC_OK)
         return MLC_EINVAL;
     if (exists(m->db, "SELECT 1 FROM \"transaction\" WHERE entity = ?1", id))
-        return fail(m, 409, "This record cannot be deleted because it has dependent records "
-                            "(transactions). Merge it into another customer instead.");
+        return fail(m, 409,
+                    "This record cannot be deleted because it has dependent records "
+                    "(transactions). Merge it into another customer instead.");
     if (deleted_record(m, id, "customer", "Customer", "SELECT entityid FROM customer WHERE id = ?1",
                        t, arg_str(args, "context", "UI")) != MLC_OK ||
         exec_id(m, "UPDATE contact SET company = NULL, lastmodifieddate = ?3 WHERE company = ?1",
@@ -362,7 +362,8 @@ static enum mlc_rc customer_merge(struct mctx *m, json_t *args)
         return fail(m, 404, "no such customer");
     if (change_time(m, args, &t) != MLC_OK)
         return MLC_EINVAL;
-    if (exec_id(m, "UPDATE \"transaction\" SET entity = ?2, lastmodifieddate = ?3 WHERE entity = ?1",
+    if (exec_id(m,
+                "UPDATE \"transaction\" SET entity = ?2, lastmodifieddate = ?3 WHERE entity = ?1",
                 dup, into, t) != MLC_OK ||
         exec_id(m, "UPDATE contact SET company = ?2, lastmodifieddate = ?3 WHERE company = ?1", dup,
                 into, t) != MLC_OK ||
@@ -370,8 +371,8 @@ static enum mlc_rc customer_merge(struct mctx *m, json_t *args)
                 into, t) != MLC_OK ||
         exec_id(m, "UPDATE customer SET lastmodifieddate = ?3 WHERE id = ?2", dup, into, t) !=
             MLC_OK ||
-        deleted_record(m, dup, "customer", "Customer", "SELECT entityid FROM customer WHERE id = ?1",
-                       t, "Merge") != MLC_OK ||
+        deleted_record(m, dup, "customer", "Customer",
+                       "SELECT entityid FROM customer WHERE id = ?1", t, "Merge") != MLC_OK ||
         exec_id(m, "DELETE FROM entityaddress WHERE recordowner = ?1", dup, 0, t) != MLC_OK ||
         exec_id(m, "DELETE FROM customeraddressbook WHERE entity = ?1", dup, 0, t) != MLC_OK ||
         exec_id(m, "DELETE FROM customer WHERE id = ?1", dup, 0, t) != MLC_OK)
@@ -387,10 +388,11 @@ static enum mlc_rc customer_merge(struct mctx *m, json_t *args)
 static enum mlc_rc order_totals(struct mctx *m, long long id, int64_t t)
 {
     (void)t;
-    return exec_id(m,
-                   "UPDATE \"transaction\" SET foreigntotal = (SELECT round(-sum(netamount), 2) FROM"
-                   " transactionline WHERE \"transaction\" = ?1 AND mainline = 'F') WHERE id = ?1;",
-                   id, 0, t) != MLC_OK
+    return exec_id(
+               m,
+               "UPDATE \"transaction\" SET foreigntotal = (SELECT round(-sum(netamount), 2) FROM"
+               " transactionline WHERE \"transaction\" = ?1 AND mainline = 'F') WHERE id = ?1;",
+               id, 0, t) != MLC_OK
                ? MLC_ERR
                : exec_id(m,
                          "UPDATE transactionline SET netamount = (SELECT foreigntotal FROM"
@@ -404,7 +406,8 @@ static enum mlc_rc order_update(struct mctx *m, json_t *args)
 {
     long long id = arg_id(args, "id");
     int64_t t;
-    if (!id || !exists(m->db, "SELECT 1 FROM \"transaction\" WHERE id = ?1 AND type = 'SalesOrd'", id))
+    if (!id ||
+        !exists(m->db, "SELECT 1 FROM \"transaction\" WHERE id = ?1 AND type = 'SalesOrd'", id))
         return fail(m, 404, "no such sales order");
     if (change_time(m, args, &t) != MLC_OK)
         return MLC_EINVAL;
@@ -419,7 +422,8 @@ static enum mlc_rc order_update(struct mctx *m, json_t *args)
                      " \"transaction\" = ?1",
                      id, 0, t);
     if (rc == MLC_OK)
-        change(m, "salesorder", id, arg_str(args, "eventType", "edit"), arg_bool(args, "emit", true));
+        change(m, "salesorder", id, arg_str(args, "eventType", "edit"),
+               arg_bool(args, "emit", true));
     return rc;
 }
 
@@ -454,8 +458,8 @@ static enum mlc_rc order_line(struct mctx *m, json_t *args)
     json_t *q = json_object_get(fields, "quantity");
     if (json_is_number(q))
         json_object_set_new(fields, "quantity", json_real(-json_number_value(q)));
-    enum mlc_rc rc = update_fields(m, "transactionline", "uniquekey", key, fields,
-                                   "linelastmodifieddate", t);
+    enum mlc_rc rc =
+        update_fields(m, "transactionline", "uniquekey", key, fields, "linelastmodifieddate", t);
     json_decref(fields);
     if (rc == MLC_OK)
         rc = exec_id(m,
@@ -477,7 +481,8 @@ static enum mlc_rc order_delete(struct mctx *m, json_t *args)
 {
     long long id = arg_id(args, "id");
     int64_t t;
-    if (!id || !exists(m->db, "SELECT 1 FROM \"transaction\" WHERE id = ?1 AND type = 'SalesOrd'", id))
+    if (!id ||
+        !exists(m->db, "SELECT 1 FROM \"transaction\" WHERE id = ?1 AND type = 'SalesOrd'", id))
         return fail(m, 404, "no such sales order");
     if (change_time(m, args, &t) != MLC_OK)
         return MLC_EINVAL;
@@ -616,10 +621,10 @@ static json_t *changes_json(const struct mctx *m)
 {
     json_t *a = json_array();
     for (size_t i = 0; i < m->nch; i++)
-        json_array_append_new(a, json_pack("{s:s, s:I, s:s, s:b}", "recordType",
-                                           m->ch[i].record_type, "id", (json_int_t)m->ch[i].id,
-                                           "eventType", m->ch[i].event_type, "event",
-                                           m->ch[i].emit));
+        json_array_append_new(a,
+                              json_pack("{s:s, s:I, s:s, s:b}", "recordType", m->ch[i].record_type,
+                                        "id", (json_int_t)m->ch[i].id, "eventType",
+                                        m->ch[i].event_type, "event", m->ch[i].emit));
     return a;
 }
 
@@ -634,7 +639,11 @@ enum mlc_rc ns_mutate(struct ns_sandbox *s, const char *op, json_t *args, json_t
                       unsigned *status, char *err, size_t errsz)
 {
     struct ns_settings st = ns_settings_get(s);
-    struct mctx m = {.s = s, .db = s->db, .err = err, .errsz = errsz, .status = status,
+    struct mctx m = {.s = s,
+                     .db = s->db,
+                     .err = err,
+                     .errsz = errsz,
+                     .status = status,
                      .label = st.deleted_type_label};
     *status = 200;
     pthread_mutex_lock(&s->db_mu);
@@ -648,6 +657,23 @@ enum mlc_rc ns_mutate(struct ns_sandbox *s, const char *op, json_t *args, json_t
     emit_all(s, &m);
     *result = json_pack("{s:o}", "changes", changes_json(&m));
     return MLC_OK;
+}
+
+void ns_deleted_relabel(struct ns_sandbox *s, bool label)
+{
+    const char *sql = label ? "UPDATE DeletedRecord SET type = CASE type WHEN 'customer' THEN"
+                              " 'Customer' WHEN 'contact' THEN 'Contact' WHEN 'salesorder' THEN"
+                              " 'Sales Order' ELSE type END"
+                            : "UPDATE DeletedRecord SET type = CASE type WHEN 'Customer' THEN"
+                              " 'customer' WHEN 'Contact' THEN 'contact' WHEN 'Sales Order' THEN"
+                              " 'salesorder' ELSE type END";
+    char err[256];
+    pthread_mutex_lock(&s->db_mu);
+    s->suiteql_mode = false;
+    if (ns_db_exec(s, sql, err, sizeof err) != MLC_OK)
+        mlc_log(MLC_LOG_ERROR, "sandbox: DeletedRecord.type: %s", err);
+    pthread_mutex_unlock(&s->db_mu);
+    atomic_fetch_add(&s->data_version, 1);
 }
 
 /* ---- a scripted change stream ---- */
@@ -679,10 +705,10 @@ enum mlc_rc ns_mutate_random(struct ns_sandbox *s, long n, uint64_t seed, json_t
     uint64_t x = seed ^ 0xabcdef12345ull;
     json_t *all = json_array();
     /* Rows are picked by an offset into the table ordered by id (deterministic for a seed). */
-    static const char *const pick_customer =
-        "SELECT id FROM customer ORDER BY id LIMIT 1 OFFSET (?1 % (SELECT max(count(*), 1) FROM customer))";
-    static const char *const pick_contact =
-        "SELECT id FROM contact ORDER BY id LIMIT 1 OFFSET (?1 % (SELECT max(count(*), 1) FROM contact))";
+    static const char *const pick_customer = "SELECT id FROM customer ORDER BY id LIMIT 1 OFFSET "
+                                             "(?1 % (SELECT max(count(*), 1) FROM customer))";
+    static const char *const pick_contact = "SELECT id FROM contact ORDER BY id LIMIT 1 OFFSET (?1 "
+                                            "% (SELECT max(count(*), 1) FROM contact))";
     static const char *const pick_order =
         "SELECT id FROM \"transaction\" ORDER BY id LIMIT 1 OFFSET (?1 % (SELECT max(count(*), 1)"
         " FROM \"transaction\"))";
@@ -701,8 +727,8 @@ enum mlc_rc ns_mutate_random(struct ns_sandbox *s, long n, uint64_t seed, json_t
             op = "customer.update";
             char phone[32];
             snprintf(phone, sizeof phone, "+1 206 555 %04u", (unsigned)(r2 % 10000));
-            args = json_pack("{s:I, s:{s:s, s:s}}", "id", (json_int_t)cid, "fields", "phone",
-                             phone, "custentity_loyalty_tier", tiers[r2 % 3]);
+            args = json_pack("{s:I, s:{s:s, s:s}}", "id", (json_int_t)cid, "fields", "phone", phone,
+                             "custentity_loyalty_tier", tiers[r2 % 3]);
         } else if (kind < 55 && kid) {
             op = "contact.update";
             args = json_pack("{s:I, s:{s:s}}", "id", (json_int_t)kid, "fields", "title",

@@ -1,4 +1,5 @@
-/* POST /services/rest/query/v1/suiteql: paging rules, execution on SQLite, the documented page shape, NetSuite's errors. */
+/* POST /services/rest/query/v1/suiteql: paging rules, execution on SQLite, the documented page
+ * shape, NetSuite's errors. */
 #include "internal.h"
 #include "mlc/log.h"
 
@@ -12,7 +13,8 @@
 
 #define MAX_LIMIT 1000
 #define MAX_OFFSET 100000
-#define SEARCH_PREFIX "Invalid search query. Detailed unprocessed description follows. Search error occurred: "
+#define SEARCH_PREFIX                                                                              \
+    "Invalid search query. Detailed unprocessed description follows. Search error occurred: "
 
 /* totalResults of recent queries, valid while the data version is unchanged (under db_mu). */
 static bool cached_count(struct ns_sandbox *s, const char *sql, uint64_t version, long long *out)
@@ -129,18 +131,22 @@ static json_t *sql_error(struct ns_sandbox *s, const struct ns_sql *q, const cha
         for (; s->denied_table[n] && n + 1 < sizeof t; n++)
             t[n] = (char)tolower((unsigned char)s->denied_table[n]);
         t[n] = '\0';
-        return ns_error_body(400, "INVALID_PARAMETER", "q", SEARCH_PREFIX "Record '%s' was not found.",
-                             t);
+        return ns_error_body(400, "INVALID_PARAMETER", "q",
+                             SEARCH_PREFIX "Record '%s' was not found.", t);
     }
     if (s->denied_function[0])
         return ns_error_body(400, "INVALID_PARAMETER", "q",
-                             SEARCH_PREFIX "Invalid or unsupported search. Unsupported function '%s'.",
+                             SEARCH_PREFIX
+                             "Invalid or unsupported search. Unsupported function '%s'.",
                              s->denied_function);
     if (interrupted)
         return ns_error_body(400, "INVALID_PARAMETER", "q",
-                             SEARCH_PREFIX "The search took too long to complete. Narrow the criteria.");
+                             SEARCH_PREFIX
+                             "The search took too long to complete. Narrow the criteria.");
     const char *p;
-    if ((p = strstr(msg, "no such column: "))) {
+    /* SQLite names the problem at the start of its message; the rest may quote the query. */
+    if (strncmp(msg, "no such column: ", 16) == 0) {
+        p = msg;
         p += strlen("no such column: ");
         char alias[64] = "", field[128];
         const char *dot = strchr(p, '.');
@@ -161,21 +167,23 @@ static json_t *sql_error(struct ns_sandbox *s, const struct ns_sql *q, const cha
                                            "UNKNOWN_IDENTIFIER - Unknown identifier '%s'.",
                              field, record, field);
     }
-    if ((p = strstr(msg, "no such table: "))) {
+    if (strncmp(msg, "no such table: ", 15) == 0) {
+        p = msg;
         p += strlen("no such table: ");
         const char *dot = strchr(p, '.');
         char t[128];
         snprintf(t, sizeof t, "%s", dot ? dot + 1 : p);
         for (char *c = t; *c; c++)
             *c = (char)tolower((unsigned char)*c);
-        return ns_error_body(400, "INVALID_PARAMETER", "q", SEARCH_PREFIX "Record '%s' was not found.",
-                             t);
-    }
-    if ((p = strstr(msg, "ORA-")))
-        return ns_error_body(400, "INVALID_PARAMETER", "q", SEARCH_PREFIX "%s", p);
-    if (strstr(msg, "no such function: "))
         return ns_error_body(400, "INVALID_PARAMETER", "q",
-                             SEARCH_PREFIX "Invalid or unsupported search. Unsupported function '%s'.",
+                             SEARCH_PREFIX "Record '%s' was not found.", t);
+    }
+    if ((p = strstr(msg, "ORA-")) == msg)
+        return ns_error_body(400, "INVALID_PARAMETER", "q", SEARCH_PREFIX "%s", p);
+    if (strncmp(msg, "no such function: ", 18) == 0)
+        return ns_error_body(400, "INVALID_PARAMETER", "q",
+                             SEARCH_PREFIX
+                             "Invalid or unsupported search. Unsupported function '%s'.",
                              msg + strlen("no such function: "));
     return ns_error_body(400, "INVALID_PARAMETER", "q",
                          SEARCH_PREFIX "Invalid or unsupported search.");
@@ -184,9 +192,9 @@ static json_t *sql_error(struct ns_sandbox *s, const struct ns_sql *q, const cha
 static void add_link(json_t *links, const char *rel, const char *base, long long limit,
                      long long offset)
 {
-    json_array_append_new(links, json_pack("{s:s, s:o}", "rel", rel, "href",
-                                           json_sprintf("%s?limit=%lld&offset=%lld", base, limit,
-                                                        offset)));
+    json_array_append_new(
+        links, json_pack("{s:s, s:o}", "rel", rel, "href",
+                         json_sprintf("%s?limit=%lld&offset=%lld", base, limit, offset)));
 }
 
 void ns_suiteql_run(struct ns_sandbox *s, const struct ns_settings *st, const char *query,
@@ -309,6 +317,8 @@ void ns_suiteql_handle(struct mlc_request *r, void *ud)
 {
     struct ns_sandbox *s = ud;
     struct ns_settings st;
+    if (!ns_require_method(r, "POST"))
+        return;
     if (!ns_api_begin(s, r, NS_CALL_SUITEQL, &st))
         return;
     json_t *body = NULL;

@@ -1,4 +1,5 @@
-/* GET /services/rest/record/v1/{customer|contact|salesOrder}[/{id}]: camelCase records, references, sublists, 404 RCRD_DSNT_EXIST. */
+/* GET /services/rest/record/v1/{customer|contact|salesOrder}[/{id}]: camelCase records, references,
+ * sublists, 404 RCRD_DSNT_EXIST. */
 #include "internal.h"
 
 #include <ctype.h>
@@ -41,8 +42,8 @@ static int put_field(json_t *o, sqlite3_stmt *st, int i, const struct field *f, 
         json_object_set_new(o, f->json, json_string(buf));
         return 1;
     case F_BOOL:
-        json_object_set_new(o, f->json,
-                            json_boolean(strcmp((const char *)sqlite3_column_text(st, i), "T") == 0));
+        json_object_set_new(
+            o, f->json, json_boolean(strcmp((const char *)sqlite3_column_text(st, i), "T") == 0));
         return 1;
     case F_DATETIME:
         ns_time_iso_utc(ns_secs_from_days(sqlite3_column_double(st, i)), buf, sizeof buf);
@@ -64,10 +65,9 @@ static int put_field(json_t *o, sqlite3_stmt *st, int i, const struct field *f, 
                                 json_string((const char *)sqlite3_column_text(st, i + 1)));
         json_t *links = json_array();
         if (f->ref_type)
-            json_array_append_new(links,
-                                  json_pack("{s:s, s:o}", "rel", "self", "href",
-                                            json_sprintf("%s" RECORD_BASE "%s/%s", base,
-                                                         f->ref_type, id)));
+            json_array_append_new(
+                links, json_pack("{s:s, s:o}", "rel", "self", "href",
+                                 json_sprintf("%s" RECORD_BASE "%s/%s", base, f->ref_type, id)));
         json_object_set_new(ref, "links", links);
         json_object_set_new(o, f->json, ref);
         return 2;
@@ -78,16 +78,17 @@ static int put_field(json_t *o, sqlite3_stmt *st, int i, const struct field *f, 
 
 static json_t *self_links(const char *base, const char *type, const char *id, const char *sub)
 {
-    return json_pack("[{s:s, s:o}]", "rel", "self", "href",
-                     json_sprintf("%s" RECORD_BASE "%s/%s%s%s", base, type, id, sub ? "/" : "",
-                                  sub ? sub : ""));
+    return json_pack(
+        "[{s:s, s:o}]", "rel", "self", "href",
+        json_sprintf("%s" RECORD_BASE "%s/%s%s%s", base, type, id, sub ? "/" : "", sub ? sub : ""));
 }
 
 static const char customer_sql[] =
     "SELECT c.id, c.entityid, c.isperson, c.companyname, c.firstname, c.lastname, c.email,"
     " c.phone, c.altphone, c.url, c.creditlimit,"
     " c.category, (SELECT name FROM customercategory WHERE id = c.category),"
-    " c.entitystatus, (SELECT entitytype || '-' || name FROM entitystatus WHERE key = c.entitystatus),"
+    " c.entitystatus, (SELECT entitytype || '-' || name FROM entitystatus WHERE key = "
+    "c.entitystatus),"
     " c.subsidiary, (SELECT name FROM subsidiary WHERE id = c.subsidiary),"
     " c.terms, (SELECT name FROM term WHERE id = c.terms),"
     " c.currency, (SELECT name FROM currency WHERE id = c.currency),"
@@ -232,8 +233,9 @@ static json_t *address_book(sqlite3 *db, long long id, const char *base, bool ex
                            " ab.addressbookaddress WHERE ab.entity = ?1 ORDER BY ab.internalid",
                            -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, id);
-        static const char *const names[] = {"addr1", "addr2", "addr3", "city", "state", "zip",
-                                            "country", "addressee", "attention", "addrPhone"};
+        static const char *const names[] = {"addr1",     "addr2",    "addr3",   "city",
+                                            "state",     "zip",      "country", "addressee",
+                                            "attention", "addrPhone"};
         while (sqlite3_step(st) == SQLITE_ROW) {
             json_t *addr = json_pack("{s:[]}", "links");
             for (int i = 0; i < 10; i++) {
@@ -241,7 +243,8 @@ static json_t *address_book(sqlite3 *db, long long id, const char *base, bool ex
                     continue;
                 const char *v = (const char *)sqlite3_column_text(st, 4 + i);
                 if (strcmp(names[i], "country") == 0)
-                    json_object_set_new(addr, "country", json_pack("{s:s, s:s}", "id", v, "refName", v));
+                    json_object_set_new(addr, "country",
+                                        json_pack("{s:s, s:s}", "id", v, "refName", v));
                 else
                     json_object_set_new(addr, names[i], json_string(v));
             }
@@ -274,18 +277,18 @@ static json_t *order_items(sqlite3 *db, long long id, const char *base)
                            -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, id);
         while (sqlite3_step(st) == SQLITE_ROW) {
-            json_t *line = json_pack("{s:[], s:I}", "links", "line",
-                                     (json_int_t)sqlite3_column_int64(st, 0));
+            json_t *line =
+                json_pack("{s:[], s:I}", "links", "line", (json_int_t)sqlite3_column_int64(st, 0));
             if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
                 char iid[32];
                 snprintf(iid, sizeof iid, "%lld", (long long)sqlite3_column_int64(st, 1));
                 json_object_set_new(
                     line, "item",
-                    json_pack("{s:s, s:s?, s:o}", "id", iid, "refName",
-                              (const char *)sqlite3_column_text(st, 2), "links",
-                              json_pack("[{s:s, s:o}]", "rel", "self", "href",
-                                        json_sprintf("%s" RECORD_BASE "inventoryItem/%s", base,
-                                                     iid))));
+                    json_pack(
+                        "{s:s, s:s?, s:o}", "id", iid, "refName",
+                        (const char *)sqlite3_column_text(st, 2), "links",
+                        json_pack("[{s:s, s:o}]", "rel", "self", "href",
+                                  json_sprintf("%s" RECORD_BASE "inventoryItem/%s", base, iid))));
             }
             if (sqlite3_column_type(st, 3) != SQLITE_NULL)
                 json_object_set_new(line, "quantity", json_real(sqlite3_column_double(st, 3)));
@@ -294,16 +297,19 @@ static json_t *order_items(sqlite3 *db, long long id, const char *base)
             if (sqlite3_column_type(st, 5) != SQLITE_NULL)
                 json_object_set_new(line, "amount", json_real(sqlite3_column_double(st, 5)));
             if (sqlite3_column_type(st, 6) != SQLITE_NULL)
-                json_object_set_new(line, "memo", json_string((const char *)sqlite3_column_text(st, 6)));
+                json_object_set_new(line, "memo",
+                                    json_string((const char *)sqlite3_column_text(st, 6)));
             if (sqlite3_column_type(st, 11) != SQLITE_NULL)
                 json_object_set_new(line, "description",
                                     json_string((const char *)sqlite3_column_text(st, 11)));
-            json_object_set_new(line, "isClosed",
-                                json_boolean(sqlite3_column_text(st, 7) &&
-                                             strcmp((const char *)sqlite3_column_text(st, 7), "T") == 0));
-            json_object_set_new(line, "custcol_gift_wrap",
-                                json_boolean(sqlite3_column_text(st, 8) &&
-                                             strcmp((const char *)sqlite3_column_text(st, 8), "T") == 0));
+            json_object_set_new(
+                line, "isClosed",
+                json_boolean(sqlite3_column_text(st, 7) &&
+                             strcmp((const char *)sqlite3_column_text(st, 7), "T") == 0));
+            json_object_set_new(
+                line, "custcol_gift_wrap",
+                json_boolean(sqlite3_column_text(st, 8) &&
+                             strcmp((const char *)sqlite3_column_text(st, 8), "T") == 0));
             if (sqlite3_column_type(st, 9) != SQLITE_NULL)
                 json_object_set_new(line, "custcol_line_note",
                                     json_string((const char *)sqlite3_column_text(st, 9)));
@@ -334,14 +340,17 @@ static void list_records(struct ns_sandbox *s, struct mlc_request *r, const stru
     if ((lv && (mlc_parse_u64(lv, &limit) != MLC_OK || limit < 1 || limit > 1000)) ||
         (ov && mlc_parse_u64(ov, &offset) != MLC_OK) || offset % limit != 0 || offset >= 100000) {
         ns_count(s, NS_OUT_BAD_REQUEST);
-        ns_reply_error(r, 400, "INVALID_PARAMETER", lv && (limit < 1 || limit > 1000) ? "limit" : "offset",
+        ns_reply_error(r, 400, "INVALID_PARAMETER",
+                       lv && (limit < 1 || limit > 1000) ? "limit" : "offset",
                        "Invalid value for the query parameter 'limit' or 'offset'.");
         return;
     }
     char sql[256];
-    snprintf(sql, sizeof sql, "SELECT id, (SELECT count(*) FROM \"%s\"%s) FROM \"%s\"%s ORDER BY id LIMIT ?1 OFFSET ?2",
-             t->table, strcmp(t->table, "transaction") == 0 ? " WHERE type = 'SalesOrd'" : "",
-             t->table, strcmp(t->table, "transaction") == 0 ? " WHERE type = 'SalesOrd'" : "");
+    snprintf(
+        sql, sizeof sql,
+        "SELECT id, (SELECT count(*) FROM \"%s\"%s) FROM \"%s\"%s ORDER BY id LIMIT ?1 OFFSET ?2",
+        t->table, strcmp(t->table, "transaction") == 0 ? " WHERE type = 'SalesOrd'" : "", t->table,
+        strcmp(t->table, "transaction") == 0 ? " WHERE type = 'SalesOrd'" : "");
     json_t *items = json_array();
     long long total = 0;
     pthread_mutex_lock(&s->db_mu);
@@ -354,9 +363,9 @@ static void list_records(struct ns_sandbox *s, struct mlc_request *r, const stru
             char id[32];
             snprintf(id, sizeof id, "%lld", (long long)sqlite3_column_int64(st, 0));
             total = sqlite3_column_int64(st, 1);
-            json_array_append_new(items, json_pack("{s:o, s:s}", "links",
-                                                   self_links(s->base_url, t->name, id, NULL),
-                                                   "id", id));
+            json_array_append_new(items,
+                                  json_pack("{s:o, s:s}", "links",
+                                            self_links(s->base_url, t->name, id, NULL), "id", id));
         }
     }
     sqlite3_finalize(st);
@@ -373,10 +382,10 @@ static void list_records(struct ns_sandbox *s, struct mlc_request *r, const stru
                                                json_sprintf("%s?limit=%llu&offset=%llu", base,
                                                             (unsigned long long)limit,
                                                             (unsigned long long)(offset + limit))));
-    json_array_append_new(links, json_pack("{s:s, s:o}", "rel", "self", "href",
-                                           json_sprintf("%s?limit=%llu&offset=%llu", base,
-                                                        (unsigned long long)limit,
-                                                        (unsigned long long)offset)));
+    json_array_append_new(
+        links, json_pack("{s:s, s:o}", "rel", "self", "href",
+                         json_sprintf("%s?limit=%llu&offset=%llu", base, (unsigned long long)limit,
+                                      (unsigned long long)offset)));
     ns_count(s, NS_OUT_OK);
     ns_reply_json(r, 200,
                   json_pack("{s:o, s:I, s:b, s:o, s:I, s:I}", "links", links, "count",
@@ -388,6 +397,8 @@ void ns_record_handle(struct mlc_request *r, void *ud)
 {
     struct ns_sandbox *s = ud;
     struct ns_settings st;
+    if (!ns_require_method(r, "GET"))
+        return;
     if (!ns_api_begin(s, r, NS_CALL_RECORD, &st))
         return;
     const char *path = mlc_request_path(r) + strlen(RECORD_BASE);
@@ -425,6 +436,25 @@ void ns_record_handle(struct mlc_request *r, void *ud)
     }
     const char *ev = mlc_request_query(r, "expandSubResources");
     bool expand = ev && strcasecmp(ev, "true") == 0;
+    /* {id}/addressBook of a customer, {id}/item of a sales order: the sublist alone */
+    char sub[32] = "";
+    char *sl = strchr(idtext, '/');
+    if (sl) {
+        *sl = '\0';
+        if (strlen(sl + 1) >= sizeof sub) {
+            not_found(s, r);
+            goto out;
+        }
+        snprintf(sub, sizeof sub, "%s", sl + 1);
+        bool known = (t->fields == customer_fields && strcmp(sub, "addressBook") == 0) ||
+                     (t->fields == order_fields && strcmp(sub, "item") == 0);
+        if (!known) {
+            ns_count(s, NS_OUT_NOT_FOUND);
+            ns_reply_error(r, 404, "NONEXISTENT_ID", NULL,
+                           "The sublist '%s' does not exist on record type '%s'.", sub, t->name);
+            goto out;
+        }
+    }
     uint64_t id = 0;
     bool by_eid = strncmp(idtext, "eid:", 4) == 0;
     if (!by_eid && (mlc_parse_u64(idtext, &id) != MLC_OK || id == 0 || id > (1ull << 53))) {
@@ -449,7 +479,12 @@ void ns_record_handle(struct mlc_request *r, void *ud)
             sqlite3_bind_text(q, 1, idtext + 4, -1, SQLITE_TRANSIENT);
         else
             sqlite3_bind_int64(q, 1, (sqlite3_int64)id);
-        if (sqlite3_step(q) == SQLITE_ROW) {
+        bool row = sqlite3_step(q) == SQLITE_ROW;
+        if (row && sub[0]) {
+            long long rid = sqlite3_column_int64(q, 0);
+            rec = t->fields == customer_fields ? address_book(s->db, rid, s->base_url, true)
+                                               : order_items(s->db, rid, s->base_url);
+        } else if (row) {
             long long rid = sqlite3_column_int64(q, 0);
             char ids[32];
             snprintf(ids, sizeof ids, "%lld", rid);
@@ -458,14 +493,15 @@ void ns_record_handle(struct mlc_request *r, void *ud)
             for (size_t f = 0; f < t->nfields; f++)
                 col += put_field(rec, q, col, &t->fields[f], s->base_url);
             if (t->fields == customer_fields)
-                json_object_set_new(rec, "addressBook", address_book(s->db, rid, s->base_url, expand));
+                json_object_set_new(rec, "addressBook",
+                                    address_book(s->db, rid, s->base_url, expand));
             if (t->fields == order_fields) {
                 if (expand)
                     json_object_set_new(rec, "item", order_items(s->db, rid, s->base_url));
                 else
-                    json_object_set_new(rec, "item",
-                                        json_pack("{s:o}", "links",
-                                                  self_links(s->base_url, t->name, ids, "item")));
+                    json_object_set_new(
+                        rec, "item",
+                        json_pack("{s:o}", "links", self_links(s->base_url, t->name, ids, "item")));
             }
         }
     }

@@ -1,4 +1,5 @@
-/* The emulated NetSuite account: lifecycle, switches (one table for flags, admin API and --help), routes, the API-call frame. */
+/* The emulated NetSuite account: lifecycle, switches (one table for flags, admin API and --help),
+ * routes, the API-call frame. */
 #include "internal.h"
 #include "mlc/crypto.h"
 #include "mlc/log.h"
@@ -24,8 +25,8 @@ struct sw {
 
 #define OFF(f) offsetof(struct ns_settings, f)
 static const struct sw switches[] = {
-    {"tokenLifetimeS", "--token-lifetime-s", SW_INT, OFF(token_lifetime_s), 0, NULL, NULL, 1,
-     86400, "lifetime of issued access tokens in seconds (3600)"},
+    {"tokenLifetimeS", "--token-lifetime-s", SW_INT, OFF(token_lifetime_s), 0, NULL, NULL, 1, 86400,
+     "lifetime of issued access tokens in seconds (3600)"},
     {"expiresIn", "--expires-in", SW_BOOL2, OFF(expires_in_number), 0, "string", "number", 0, 0,
      "token response expires_in as \"3600\" (string, the sample) or 3600 (number) [UNCONFIRMED]"},
     {"scopeArray", "--scope-array", SW_BOOL2, OFF(scope_array_ok), 0, "refuse", "accept", 0, 0,
@@ -36,11 +37,12 @@ static const struct sw switches[] = {
      "INVALID_LOGIN body [UNCONFIRMED]"},
     {"values", "--suiteql-values", SW_BOOL2, OFF(values_native), 0, "string", "native", 0, 0,
      "SuiteQL values as strings (practitioners) or JSON numbers [UNCONFIRMED]"},
-    {"rawDatetime", "--raw-datetime", SW_BOOL2, OFF(raw_datetime_time), 0, "date", "datetime", 0,
-     0, "a raw datetime column renders as the date only, or date and time (h:mm am)"},
-    {"dateFormat", "--date-format", SW_STR, OFF(date_format), sizeof(((struct ns_settings *)0)->date_format),
-     NULL, NULL, 0, 0, "the user's date format preference (M/D/YYYY, D/M/YYYY, DD.MM.YYYY, "
-                       "YYYY-MM-DD, DD-Mon-YYYY, ...)"},
+    {"rawDatetime", "--raw-datetime", SW_BOOL2, OFF(raw_datetime_time), 0, "date", "datetime", 0, 0,
+     "a raw datetime column renders as the date only, or date and time (h:mm am)"},
+    {"dateFormat", "--date-format", SW_STR, OFF(date_format),
+     sizeof(((struct ns_settings *)0)->date_format), NULL, NULL, 0, 0,
+     "the user's date format preference (M/D/YYYY, D/M/YYYY, DD.MM.YYYY, "
+     "YYYY-MM-DD, DD-Mon-YYYY, ...)"},
     {"preferTransient", "--prefer-transient", SW_BOOL2, OFF(prefer_transient_optional), 0,
      "required", "optional", 0, 0, "SuiteQL without `Prefer: transient`: 400 or accepted"},
     {"limitClause", "--limit-clause", SW_BOOL2, OFF(allow_limit_clause), 0, "reject", "accept", 0,
@@ -54,7 +56,8 @@ static const struct sw switches[] = {
      3600000, "a SuiteQL statement running longer fails (30000)"},
     {"deny", "--deny", SW_DENY, OFF(deny), 0, NULL, NULL, 0, 0,
      "permissions the role lacks: rest, suiteql, customer, contact, salesorder, item, "
-     "deletedrecord, governance (comma-separated; \"\" for none)"},
+     "deletedrecord, governance; and features the account lacks: currency (single-currency), "
+     "subsidiary (not OneWorld) (comma-separated; \"\" for none)"},
     {"concurrencyLimit", "--concurrency-limit", SW_INT, OFF(concurrency_limit), 0, NULL, NULL, 1,
      1000, "the account's concurrent request limit (5 standard, 15 premium, 20 enterprise)"},
     {"concurrencyStatus", "--concurrency-status", SW_BOOL2, OFF(concurrency_401), 0, "429", "401",
@@ -69,13 +72,15 @@ static const struct sw switches[] = {
     {"rate5xx", "--fault-5xx-rate", SW_DBL, OFF(rate_5xx), 0, NULL, NULL, 0, 1,
      "share of API calls answered 500/503 at random (0..1)"},
     {"rateDrop", "--fault-drop-rate", SW_DBL, OFF(rate_drop), 0, NULL, NULL, 0, 1,
-     "share of API calls whose answer never comes (held past the client's timeout)"},
+     "share of API calls whose connection is closed without an answer (0..1)"},
     {"dropHoldMs", "--fault-drop-hold-ms", SW_INT, OFF(drop_hold_ms), 0, NULL, NULL, 0, 3600000,
-     "how long a dropped call is held before it fails (130000: past a 120 s client timeout)"},
+     "how long a dropped call hangs before its connection closes (0: at once; 130000 outlasts "
+     "a 120 s client timeout)"},
     {"m2mWiped", "--m2m-mapping", SW_BOOL2, OFF(m2m_wiped), 0, "present", "wiped", 0, 0,
      "wiped: the M2M mapping is gone (as after a sandbox refresh), every assertion is refused"},
-    {"eventsUrl", "--events-url", SW_STR, OFF(events_url), sizeof(((struct ns_settings *)0)->events_url),
-     NULL, NULL, 0, 0, "where change events are posted (the connector's /v1/webhooks/netsuite)"},
+    {"eventsUrl", "--events-url", SW_STR, OFF(events_url),
+     sizeof(((struct ns_settings *)0)->events_url), NULL, NULL, 0, 0,
+     "where change events are posted (the connector's /v1/webhooks/netsuite)"},
     {"eventsAuth", "--events-auth", SW_BOOL2, OFF(events_hmac), 0, "secret", "hmac", 0, 0,
      "events carry X-MLC-Webhook-Secret (secret) or X-MLC-Signature (hmac)"},
     {"eventsBatch", "--events-batch", SW_INT, OFF(events_batch), 0, NULL, NULL, 1, 100,
@@ -84,8 +89,9 @@ static const struct sw switches[] = {
      "further attempts after a failed post (2)"},
 };
 
-static const char *const perm_names[] = {"rest",       "suiteql", "customer",      "contact",
-                                         "salesorder", "item",    "deletedrecord", "governance"};
+static const char *const perm_names[] = {"rest",       "suiteql",   "customer",      "contact",
+                                         "salesorder", "item",      "deletedrecord", "governance",
+                                         "currency",   "subsidiary"};
 
 enum mlc_rc ns_parse_deny(const char *list, unsigned *out)
 {
@@ -181,8 +187,10 @@ static enum mlc_rc set_one(struct ns_settings *st, const struct sw *w, const cha
         return MLC_OK;
     case SW_DENY:
         if (ns_parse_deny(v, (unsigned *)(void *)(base + w->off)) != MLC_OK) {
-            snprintf(err, errsz, "%s: unknown permission in '%.64s' (known: rest, suiteql, customer, "
-                                 "contact, salesorder, item, deletedrecord, governance)",
+            snprintf(err, errsz,
+                     "%s: unknown permission in '%.64s' (known: rest, suiteql, customer, "
+                     "contact, salesorder, item, deletedrecord, governance, "
+                     "currency, subsidiary)",
                      w->name, v);
             return MLC_EINVAL;
         }
@@ -202,7 +210,13 @@ enum mlc_rc ns_settings_set_flag(struct ns_settings *st, const char *flag, const
     *known = w != NULL;
     if (!w)
         return MLC_OK;
-    return set_one(st, w, value, err, errsz);
+    /* The command line names the flag, not the admin API's switch name. */
+    char e[512];
+    if (set_one(st, w, value, e, sizeof e) == MLC_OK)
+        return MLC_OK;
+    size_t nl = strlen(w->name);
+    snprintf(err, errsz, "%s%s", w->flag, strncmp(e, w->name, nl) == 0 ? e + nl : e);
+    return MLC_EINVAL;
 }
 
 void ns_settings_help(struct mlc_buf *out)
@@ -229,7 +243,7 @@ void ns_settings_defaults(struct ns_settings *st)
     st->concurrency_limit = 5;
     st->events_batch = 1;
     st->events_retries = 2;
-    st->drop_hold_ms = 130000;
+    st->drop_hold_ms = 0;
 }
 
 struct ns_settings ns_settings_get(struct ns_sandbox *s)
@@ -275,8 +289,15 @@ enum mlc_rc ns_settings_apply(struct ns_sandbox *s, json_t *changes, char *err, 
             return MLC_EINVAL;
     }
     pthread_mutex_lock(&s->set_mu);
+    struct ns_settings before = s->set;
     s->set = st;
     pthread_mutex_unlock(&s->set_mu);
+    /* The form of DeletedRecord.type applies to every row, not only to later deletions. */
+    if (before.deleted_type_label != st.deleted_type_label)
+        ns_deleted_relabel(s, st.deleted_type_label);
+    /* A wiped mapping (sandbox refresh) also ends the tokens issued under it. */
+    if (!before.m2m_wiped && st.m2m_wiped)
+        ns_tokens_revoke_all(s);
     return MLC_OK;
 }
 
@@ -337,10 +358,10 @@ enum mlc_rc ns_sandbox_new(const struct ns_options *o, struct ns_sandbox **out, 
         mlc_log_kv(MLC_LOG_INFO, "sandbox data generated",
                    json_pack("{s:I, s:I, s:I, s:I, s:f}", "seed", (json_int_t)o->seed, "customers",
                              (json_int_t)o->customers, "orders", (json_int_t)o->orders, "items",
-                             (json_int_t)o->items, "seconds",
-                             (double)(mlc_mono_ns() - t0) / 1e9));
+                             (json_int_t)o->items, "seconds", (double)(mlc_mono_ns() - t0) / 1e9));
     } else {
         mlc_log(MLC_LOG_INFO, "sandbox data reused from %s", o->db_path);
+        ns_deleted_relabel(s, s->set.deleted_type_label);
     }
     *out = s;
     return MLC_OK;
@@ -400,19 +421,24 @@ void ns_api_end(struct ns_sandbox *s)
 
 size_t ns_routes(struct ns_sandbox *s, struct mlc_route *routes, size_t max)
 {
+    /* Every method reaches the handlers, which answer a wrong one with NetSuite's 405: a client
+     * must never see the connector's own problem+json from the emulated NetSuite. */
+#define ANY "GET,HEAD,POST,PUT,PATCH,DELETE,OPTIONS"
     const struct mlc_route all[] = {
-        {"/services/rest/auth/oauth2/v1/token", "POST", "ns_token", 64 * 1024, NULL,
-         ns_token_handle, s},
-        {"/services/rest/query/v1/suiteql", "POST", "ns_suiteql", 1024 * 1024, NULL,
-         ns_suiteql_handle, s},
-        {"/services/rest/record/v1/*", "GET", "ns_record", 0, NULL, ns_record_handle, s},
-        {"/services/rest/system/v1/serverTime", "GET", "ns_server_time", 0, NULL,
+        {"/services/rest/auth/oauth2/v1/token", ANY, "ns_token", 64 * 1024, NULL, ns_token_handle,
+         s},
+        {"/services/rest/query/v1/suiteql", ANY, "ns_suiteql", 1024 * 1024, NULL, ns_suiteql_handle,
+         s},
+        {"/services/rest/record/v1/*", ANY, "ns_record", 1024 * 1024, NULL, ns_record_handle, s},
+        {"/services/rest/system/v1/serverTime", ANY, "ns_server_time", 64 * 1024, NULL,
          ns_server_time_handle, s},
-        {"/services/rest/system/v1/governanceLimits", "GET", "ns_governance_limits", 0, NULL,
+        {"/services/rest/system/v1/governanceLimits", ANY, "ns_governance_limits", 64 * 1024, NULL,
          ns_governance_limits_handle, s},
         {"/_sandbox/*", "GET,POST,PATCH,PUT,DELETE", "sandbox_admin", 4 * 1024 * 1024, NULL,
          ns_admin_handle, s},
+        {"/*", ANY, "ns_unknown", 1024 * 1024, NULL, ns_unknown_handle, s},
     };
+#undef ANY
     size_t n = sizeof all / sizeof all[0];
     if (n > max)
         n = max;

@@ -1,4 +1,5 @@
-/* SuiteQL -> SQLite translation: tokenise, rewrite the Oracle-isms (FETCH FIRST, BUILTIN.DF, SYSDATE, DATE '...', TRUNC, MINUS), name unnamed columns. */
+/* SuiteQL -> SQLite translation: tokenise, rewrite the Oracle-isms (FETCH FIRST, BUILTIN.DF,
+ * SYSDATE, DATE '...', TRUNC, MINUS), name unnamed columns. */
 #include "internal.h"
 #include "mlc/sandbox.h"
 
@@ -32,7 +33,7 @@ struct ctx {
     size_t errsz;
     bool allow_limit;
     bool failed;
-    bool after_name; /* the last thing written was a name: a '(' right after is a call */
+    bool after_name;     /* the last thing written was a name: a '(' right after is a call */
     const char **suffix; /* text appended after token i (aliases of unnamed items) */
     char (*suffix_store)[24];
     struct ns_sql *res;
@@ -189,11 +190,13 @@ static bool is_kw(const struct tok *t, const char *kw)
 }
 
 static const char *const keywords[] = {
-    "SELECT", "FROM", "WHERE", "GROUP", "BY", "HAVING", "ORDER", "ASC", "DESC", "NULLS", "FIRST",
-    "LAST", "JOIN", "INNER", "LEFT", "RIGHT", "FULL", "OUTER", "CROSS", "ON", "AND", "OR", "NOT",
-    "IN", "IS", "NULL", "LIKE", "BETWEEN", "EXISTS", "CASE", "WHEN", "THEN", "ELSE", "END", "AS",
-    "DISTINCT", "ALL", "UNION", "INTERSECT", "MINUS", "EXCEPT", "FETCH", "NEXT", "ROWS", "ROW",
-    "ONLY", "OFFSET", "WITH", "OVER", "PARTITION", "ESCAPE", "LIMIT", "USING", "NATURAL", "UNIQUE",
+    "SELECT", "FROM",      "WHERE",  "GROUP",    "BY",     "HAVING",  "ORDER",     "ASC",
+    "DESC",   "NULLS",     "FIRST",  "LAST",     "JOIN",   "INNER",   "LEFT",      "RIGHT",
+    "FULL",   "OUTER",     "CROSS",  "ON",       "AND",    "OR",      "NOT",       "IN",
+    "IS",     "NULL",      "LIKE",   "BETWEEN",  "EXISTS", "CASE",    "WHEN",      "THEN",
+    "ELSE",   "END",       "AS",     "DISTINCT", "ALL",    "UNION",   "INTERSECT", "MINUS",
+    "EXCEPT", "FETCH",     "NEXT",   "ROWS",     "ROW",    "ONLY",    "OFFSET",    "WITH",
+    "OVER",   "PARTITION", "ESCAPE", "LIMIT",    "USING",  "NATURAL", "UNIQUE",
 };
 
 static bool is_keyword(const struct tok *t)
@@ -241,7 +244,7 @@ static void out_sep(struct ctx *c)
 
 /* ---- datetime classification of an expression [a, b) ---- */
 
-static const char *const dt_columns[] = {"lastmodifieddate", "datecreated", "createddate",
+static const char *const dt_columns[] = {"lastmodifieddate",     "datecreated",     "createddate",
                                          "linelastmodifieddate", "linecreateddate", "deleteddate"};
 static const char *const date_columns[] = {"trandate", "shipdate"};
 
@@ -424,15 +427,15 @@ static void name_select_items(struct ctx *c)
         return;
     size_t from = c->ntk;
     for (size_t i = sel + 1; i < c->ntk; i++)
-        if (c->tk[i].depth == 0 && (is_kw(&c->tk[i], "FROM") || is_kw(&c->tk[i], "UNION") ||
-                                    is_kw(&c->tk[i], "MINUS") || is_kw(&c->tk[i], "EXCEPT") ||
-                                    is_kw(&c->tk[i], "INTERSECT"))) {
+        if (c->tk[i].depth == 0 &&
+            (is_kw(&c->tk[i], "FROM") || is_kw(&c->tk[i], "UNION") || is_kw(&c->tk[i], "MINUS") ||
+             is_kw(&c->tk[i], "EXCEPT") || is_kw(&c->tk[i], "INTERSECT"))) {
             from = i;
             break;
         }
     size_t a = sel + 1;
-    if (a < from && (is_kw(&c->tk[a], "DISTINCT") || is_kw(&c->tk[a], "ALL") ||
-                     is_kw(&c->tk[a], "UNIQUE")))
+    if (a < from &&
+        (is_kw(&c->tk[a], "DISTINCT") || is_kw(&c->tk[a], "ALL") || is_kw(&c->tk[a], "UNIQUE")))
         a++;
     int n = 0, expr = 0;
     for (size_t j = a; j <= from && n < NS_MAX_SELECT; j++) {
@@ -454,8 +457,8 @@ static void name_select_items(struct ctx *c)
             if (!plain && b - a >= 2 && (last->t == T_IDENT || last->t == T_QIDENT) &&
                 !is_keyword(last)) {
                 const struct tok *prev = &c->tk[b - 2];
-                if (is_kw(prev, "AS") || prev->t == T_RP || prev->t == T_STR ||
-                    prev->t == T_NUM || prev->t == T_IDENT || prev->t == T_QIDENT) {
+                if (is_kw(prev, "AS") || prev->t == T_RP || prev->t == T_STR || prev->t == T_NUM ||
+                    prev->t == T_IDENT || prev->t == T_QIDENT) {
                     alias = true;
                     expr_end = is_kw(prev, "AS") ? b - 2 : b - 1;
                 }
@@ -595,12 +598,11 @@ static void emit_range(struct ctx *c, size_t a, size_t b)
         const struct tok *pv = i > a ? &c->tk[i - 1] : NULL;
         bool after_dot = pv && pv->t == T_DOT;
 
-        if (is_kw(t, "BUILTIN") && nx && nx->t == T_DOT && i + 3 < b &&
-            c->tk[i + 2].t == T_IDENT && c->tk[i + 3].t == T_LP) {
+        if (is_kw(t, "BUILTIN") && nx && nx->t == T_DOT && i + 3 < b && c->tk[i + 2].t == T_IDENT &&
+            c->tk[i + 3].t == T_LP) {
             const struct tok *fn = &c->tk[i + 2];
             size_t rp = match_paren(c, i + 3);
-            if (rp >= b)
-                {
+            if (rp >= b) {
                 fail(c, "unbalanced parentheses");
                 return;
             }
@@ -617,9 +619,9 @@ static void emit_range(struct ctx *c, size_t a, size_t b)
                 char name[64];
                 snprintf(name, sizeof name, "%.*s", (int)(fn->n < 60 ? fn->n : 60), fn->p);
                 {
-                fail(c, "unsupported function BUILTIN.%s", name);
-                return;
-            }
+                    fail(c, "unsupported function BUILTIN.%s", name);
+                    return;
+                }
             }
             if (c->suffix[rp])
                 out_str(c, c->suffix[rp]);
@@ -665,19 +667,17 @@ static void emit_range(struct ctx *c, size_t a, size_t b)
             continue;
         }
         if (is_kw(t, "LIMIT")) {
-            if (!c->allow_limit)
-                {
+            if (!c->allow_limit) {
                 fail(c, "LIMIT is not SuiteQL syntax (use FETCH FIRST n ROWS ONLY)");
                 return;
             }
             if (t->depth == 0)
                 c->res->has_limit = true;
         }
-        if (is_kw(t, "ROWNUM") && !after_dot)
-            {
-                fail(c, "ROWNUM is not supported by the sandbox");
-                return;
-            }
+        if (is_kw(t, "ROWNUM") && !after_dot) {
+            fail(c, "ROWNUM is not supported by the sandbox");
+            return;
+        }
         if (is_kw(t, "OFFSET") && !after_dot && nx && nx->t == T_NUM && i + 2 < b &&
             (is_kw(&c->tk[i + 2], "ROW") || is_kw(&c->tk[i + 2], "ROWS"))) {
             const struct tok *off = nx, *lim = NULL;

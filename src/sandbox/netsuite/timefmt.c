@@ -1,4 +1,5 @@
-/* Dates for the emulated NetSuite: the user's time zone and preference, Oracle format models (TO_CHAR/TO_DATE). */
+/* Dates for the emulated NetSuite: the user's time zone and preference, Oracle format models
+ * (TO_CHAR/TO_DATE). */
 #include "internal.h"
 
 #include <ctype.h>
@@ -24,9 +25,9 @@ int64_t ns_secs_from_days(double days)
 
 static const char *const mon_upper[] = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
                                         "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
-static const char *const month_names[] = {"JANUARY", "FEBRUARY", "MARCH",     "APRIL",
-                                          "MAY",     "JUNE",     "JULY",      "AUGUST",
-                                          "SEPTEMBER", "OCTOBER", "NOVEMBER", "DECEMBER"};
+static const char *const month_names[] = {"JANUARY",   "FEBRUARY", "MARCH",    "APRIL",
+                                          "MAY",       "JUNE",     "JULY",     "AUGUST",
+                                          "SEPTEMBER", "OCTOBER",  "NOVEMBER", "DECEMBER"};
 static const char *const day_names[] = {"SUNDAY",   "MONDAY", "TUESDAY", "WEDNESDAY",
                                         "THURSDAY", "FRIDAY", "SATURDAY"};
 
@@ -152,8 +153,8 @@ enum mlc_rc ns_time_format(int64_t secs, int usec, const char *fmt, char *out, s
             piece[digits] = '\0';
         } else if (starts(p, "A.M.") || starts(p, "P.M.")) {
             bool up = isupper((unsigned char)p[0]);
-            snprintf(piece, sizeof piece, "%s", tm.tm_hour < 12 ? (up ? "A.M." : "a.m.")
-                                                                : (up ? "P.M." : "p.m."));
+            snprintf(piece, sizeof piece, "%s",
+                     tm.tm_hour < 12 ? (up ? "A.M." : "a.m.") : (up ? "P.M." : "p.m."));
             adv = 4;
         } else if (starts(p, "AM") || starts(p, "PM")) {
             bool up = isupper((unsigned char)p[0]);
@@ -342,8 +343,13 @@ enum mlc_rc ns_time_parse(const char *s, const char *fmt, int64_t *secs, int *us
     if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 59 ||
         year < 1 || year > 9999)
         return MLC_EINVAL;
-    struct tm tm = {.tm_year = year - 1900, .tm_mon = mon - 1, .tm_mday = day, .tm_hour = hour,
-                    .tm_min = min, .tm_sec = sec, .tm_isdst = -1};
+    struct tm tm = {.tm_year = year - 1900,
+                    .tm_mon = mon - 1,
+                    .tm_mday = day,
+                    .tm_hour = hour,
+                    .tm_min = min,
+                    .tm_sec = sec,
+                    .tm_isdst = -1};
     time_t t = mktime(&tm);
     if (tm.tm_mday != day || tm.tm_mon != mon - 1)
         return MLC_EINVAL; /* 31 February */
@@ -353,10 +359,9 @@ enum mlc_rc ns_time_parse(const char *s, const char *fmt, int64_t *secs, int *us
     return MLC_OK;
 }
 
-static const char *const pref_formats[] = {"M/D/YYYY",    "MM/DD/YYYY", "D/M/YYYY",
-                                           "DD/MM/YYYY",  "D.M.YYYY",   "DD.MM.YYYY",
-                                           "D-Mon-YYYY",  "DD-Mon-YYYY", "YYYY/MM/DD",
-                                           "YYYY-MM-DD"};
+static const char *const pref_formats[] = {"M/D/YYYY",   "MM/DD/YYYY", "D/M/YYYY",   "DD/MM/YYYY",
+                                           "D.M.YYYY",   "DD.MM.YYYY", "D-Mon-YYYY", "DD-Mon-YYYY",
+                                           "YYYY/MM/DD", "YYYY-MM-DD"};
 
 bool ns_date_format_valid(const char *datefmt)
 {
@@ -495,7 +500,8 @@ int64_t ns_time_add_months(int64_t secs, int months)
     /* Oracle clamps to the last day of the target month. */
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int y = tm.tm_year + 1900;
-    int last = mdays[tm.tm_mon] + (tm.tm_mon == 1 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+    int last =
+        mdays[tm.tm_mon] + (tm.tm_mon == 1 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
     tm.tm_mday = day > last ? last : day;
     tm.tm_isdst = -1;
     return (int64_t)mktime(&tm);

@@ -1,4 +1,5 @@
-/* OAuth 2.0 client credentials with a JWT assertion (the token endpoint), Bearer checks, and TBA (OAuth 1.0a) checks. */
+/* OAuth 2.0 client credentials with a JWT assertion (the token endpoint), Bearer checks, and TBA
+ * (OAuth 1.0a) checks. */
 #include "internal.h"
 #include "mlc/crypto.h"
 #include "mlc/log.h"
@@ -259,11 +260,11 @@ static char *mint_token(struct ns_sandbox *s, int64_t now, int lifetime)
     char aud[160];
     snprintf(aud, sizeof aud, "%s;%s", s->client_id, s->account_id);
     json_t *c = json_pack("{s:s, s:s, s:[s], s:s, s:I, s:I, s:s}", "sub", "3;-5", "aud", aud,
-                          "scope", "rest_webservices", "iss", "https://system.netsuite.com",
-                          "exp", (json_int_t)(now + lifetime), "iat", (json_int_t)now, "jti",
-                          jtihex);
+                          "scope", "rest_webservices", "iss", "https://system.netsuite.com", "exp",
+                          (json_int_t)(now + lifetime), "iat", (json_int_t)now, "jti", jtihex);
     char *hs = json_dumps(h, JSON_COMPACT), *cs = json_dumps(c, JSON_COMPACT);
-    char *h64 = mlc_base64_encode(hs, strlen(hs), true), *c64 = mlc_base64_encode(cs, strlen(cs), true);
+    char *h64 = mlc_base64_encode(hs, strlen(hs), true),
+         *c64 = mlc_base64_encode(cs, strlen(cs), true);
     char *s64 = mlc_base64_encode(sig, sizeof sig, true);
     struct mlc_buf b;
     mlc_buf_init(&b, 8192);
@@ -283,6 +284,8 @@ static char *mint_token(struct ns_sandbox *s, int64_t now, int lifetime)
 void ns_token_handle(struct mlc_request *r, void *ud)
 {
     struct ns_sandbox *s = ud;
+    if (!ns_require_method(r, "POST"))
+        return;
     atomic_fetch_add(&s->calls[NS_CALL_TOKEN], 1);
     struct ns_settings st = ns_settings_get(s);
     if (ns_faults_apply(s, r, &st))
