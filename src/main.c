@@ -7,6 +7,7 @@
 #include "mlc/jobs.h"
 #include "mlc/log.h"
 #include "mlc/metrics.h"
+#include "mlc/poller.h"
 #include "mlc/queue.h"
 #include "mlc/sandbox.h"
 
@@ -29,6 +30,7 @@ static const char usage[] =
     "commands:\n"
     "  serve         run the HTTP service, the webhook endpoints and the worker pool\n"
     "  dlq           list, show, replay or purge dead-lettered jobs\n"
+    "  backfill      enqueue NetSuite history (--type, --since, --until) on the bulk stream\n"
     "  sandbox       run a local NetSuite (and later Dataverse) for tests, demos and development\n"
     "  healthcheck   probe GET /healthz of a running service (exit 0 when healthy)\n"
     "  version       print the version\n"
@@ -146,6 +148,12 @@ static int cmd_serve(int argc, char **argv)
     handlers = mlc_test_handlers(&nhandlers);
 #endif
     mlc_jobs_start(&app, handlers, nhandlers, &app.jobs);
+    struct mlc_poller *poller = NULL;
+    if (mlc_poller_start(&app, &poller, err, sizeof err) != MLC_OK) {
+        fprintf(stderr, "ml-connector: configuration error: %s\n", err);
+        mlc_jobs_stop(app.jobs, 0);
+        return 2;
+    }
 
     struct mlc_route routes[8];
     size_t n = mlc_admin_probe_routes(&app, routes, 8);
@@ -163,6 +171,7 @@ static int cmd_serve(int argc, char **argv)
     if (mlc_http_server_start(&ho, routes, n, &app.http, err, sizeof err) != MLC_OK) {
         mlc_log(MLC_LOG_ERROR, "%s", err);
         fprintf(stderr, "ml-connector: %s\n", err);
+        mlc_poller_stop(poller);
         mlc_jobs_stop(app.jobs, 0);
         return 1;
     }
@@ -179,6 +188,7 @@ static int cmd_serve(int argc, char **argv)
     /* Stop accepting connections at once; requests on open connections are still answered
      * (a probe on a kept-alive connection sees readyz 503), while jobs drain. */
     mlc_http_server_quiesce(app.http);
+    mlc_poller_stop(poller);
     mlc_jobs_stop(app.jobs, grace_ms);
     mlc_http_server_stop(app.http);
     mlc_ingest_free(app.ingest);
@@ -331,6 +341,8 @@ int main(int argc, char **argv)
         return cmd_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "dlq") == 0)
         return cmd_dlq(argc - 1, argv + 1);
+    if (strcmp(cmd, "backfill") == 0)
+        return mlc_backfill_main(argc - 1, argv + 1);
     if (strcmp(cmd, "sandbox") == 0)
         return mlc_sandbox_main(argc - 1, argv + 1);
     if (strcmp(cmd, "healthcheck") == 0)

@@ -68,6 +68,10 @@ enum mlc_rc mlc_x509_issue(const char *ca_cert_pem, const char *ca_key_pem,
 enum mlc_rc mlc_x509_public_key(const char *pem, char **pub_pem, char *err, size_t errsz);
 /* notAfter of a certificate, Unix seconds. */
 enum mlc_rc mlc_x509_not_after(const char *cert_pem, int64_t *unix_s, char *err, size_t errsz);
+/* Thumbprint of a certificate's DER: SHA-1 (20 bytes, JOSE x5t) or SHA-256 (32 bytes, x5t#S256)
+ * into out (>= 32 bytes); *outlen receives the length. */
+enum mlc_rc mlc_x509_thumbprint(const char *cert_pem, bool sha256, uint8_t *out, size_t *outlen,
+                                char *err, size_t errsz);
 /* Key description of a PEM (private, public or certificate): "RSA" with bits, or "EC" with the
  * curve's JOSE name (P-256, P-384, P-521). */
 enum mlc_rc mlc_key_describe(const char *pem, char *kty, size_t ktysz, int *bits, char *crv,
@@ -88,6 +92,10 @@ enum mlc_rc mlc_jwt_peek_header(const char *jwt, json_t **header, char *err, siz
  * (detail in err). Claims are not checked here: that is the caller's policy. */
 enum mlc_rc mlc_jwt_verify(const char *jwt, const char *key_pem, json_t **header, json_t **claims,
                            char *err, size_t errsz);
+/* Like mlc_jwt_verify, but RS256 (PKCS#1 v1.5) is accepted too: Entra ID takes RS256 client
+ * assertions, so the emulated Entra needs it. */
+enum mlc_rc mlc_jwt_verify_rs256_ok(const char *jwt, const char *key_pem, json_t **header,
+                                    json_t **claims, char *err, size_t errsz);
 /* The default JWS alg for a key PEM: PS256 for RSA, ES256/ES384/ES512 for P-256/384/521. */
 enum mlc_rc mlc_jwt_alg_for_key(const char *key_pem, char *alg, size_t algsz);
 
@@ -114,6 +122,8 @@ bool mlc_oauth1_verify(const char *base, const char *consumer_secret, const char
  * free with mlc_oauth1_params_free. MLC_EINVAL when malformed (more than 32 pairs included). */
 enum mlc_rc mlc_oauth1_parse_header(const char *header, struct mlc_oauth1_param **out, size_t *n);
 void mlc_oauth1_params_free(struct mlc_oauth1_param *p, size_t n);
+/* Percent-decodes [s, s+n) (RFC 3986 escapes; '+' stays '+'). Owned; NULL for a broken escape. */
+char *mlc_oauth1_decode(const char *s, size_t n);
 /* Builds the Authorization header value for a request (client side and tests): realm (not
  * signed), the oauth_* values and signature. query: decoded query parameters to sign. *out owned. */
 enum mlc_rc mlc_oauth1_authorization(const char *method, const char *base_url,

@@ -4,6 +4,8 @@
 
 #include "mlc/core.h"
 
+struct mlc_metrics;
+
 struct mlc_net; /* one per thread: owns a curl easy handle (connection reuse) */
 
 struct mlc_net_options {
@@ -12,6 +14,9 @@ struct mlc_net_options {
     long timeout_ms;         /* total time per request; 0 = 120000 */
     size_t max_response;     /* response body limit in bytes; 0 = 16 MiB */
     const char *user_agent;  /* NULL = "ml-connector/<version>" */
+    struct mlc_metrics *metrics; /* NULL = none; else mlc_net_requests_total and
+                                    mlc_net_request_duration_seconds per system and endpoint */
+    const char *system;      /* metrics label ("netsuite", "dataverse"); NULL = "other" */
 };
 
 struct mlc_net_header {
@@ -27,6 +32,7 @@ struct mlc_net_request {
     const void *body; /* may be NULL */
     size_t body_len;
     long timeout_ms;  /* 0 = the client's default */
+    const char *endpoint; /* metrics label (a route name, never a URL); NULL = "other" */
 };
 
 struct mlc_net_response {
@@ -54,5 +60,17 @@ enum mlc_rc mlc_net_perform(struct mlc_net *n, const struct mlc_net_request *req
 /* Case-insensitive response header lookup (borrowed), NULL when absent. */
 const char *mlc_net_response_header(const struct mlc_net_response *r, const char *name);
 void mlc_net_response_free(struct mlc_net_response *r);
+
+/* What to do with the outcome of mlc_net_perform: network failures, timeouts, 408, 425, 429 and
+ * 5xx are worth another attempt; other 4xx (and a bad URL or an oversized body) are not. */
+enum mlc_net_class { MLC_NET_SUCCESS, MLC_NET_RETRYABLE, MLC_NET_PERMANENT };
+enum mlc_net_class mlc_net_classify(enum mlc_rc rc, long status);
+/* Retry-After of a response in ms (delta-seconds or an HTTP date relative to now_ms), capped at
+ * one hour; -1 when absent or unreadable. */
+int64_t mlc_net_retry_after_ms(const struct mlc_net_response *r, int64_t now_ms);
+/* Parses a Retry-After value (see above); -1 when unreadable. */
+int64_t mlc_net_parse_retry_after(const char *v, int64_t now_ms);
+/* Declares the client's metric families (call once, before threads start). */
+void mlc_net_describe_metrics(struct mlc_metrics *m);
 
 #endif

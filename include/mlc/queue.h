@@ -143,4 +143,21 @@ enum mlc_rc mlc_dlq_purge(struct mlc_queue *q, struct mlc_redis *c, const char *
 /* Gauges for /metrics: depth per stream, retry set, DLQ, paused lanes. */
 void mlc_queue_collect(struct mlc_queue *q, struct mlc_metrics *m);
 
+/* --- leases and semaphores across replicas (lease.c) ------------------------------------- */
+/* Names are suffixed to the key prefix. Times come from the Redis server's clock, so replicas
+ * with skewed clocks agree. */
+/* Takes or renews the lease `name` for `owner` for ttl_ms. *held: whether owner holds it now. */
+enum mlc_rc mlc_lease_acquire(struct mlc_queue *q, struct mlc_redis *c, const char *name,
+                              const char *owner, int64_t ttl_ms, bool *held);
+/* Gives the lease up when owner holds it (nothing otherwise). */
+enum mlc_rc mlc_lease_release(struct mlc_queue *q, struct mlc_redis *c, const char *name,
+                              const char *owner);
+/* Counting semaphore: at most cap holders of `name`; each slot is a lease of lease_ms, so a
+ * crashed holder's slot comes back by itself. holder must be unique per acquisition.
+ * *got: a slot was taken. */
+enum mlc_rc mlc_sem_try_acquire(struct mlc_queue *q, struct mlc_redis *c, const char *name,
+                                long long cap, int64_t lease_ms, const char *holder, bool *got);
+enum mlc_rc mlc_sem_release(struct mlc_queue *q, struct mlc_redis *c, const char *name,
+                            const char *holder);
+
 #endif

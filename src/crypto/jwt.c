@@ -346,8 +346,23 @@ enum mlc_rc mlc_jwt_peek_header(const char *jwt, json_t **header, char *err, siz
     return split(jwt, header, NULL, NULL, NULL, err, errsz);
 }
 
+static enum mlc_rc verify_impl(const char *jwt, const char *key_pem, bool allow_rs256,
+                               json_t **header, json_t **claims, char *err, size_t errsz);
+
 enum mlc_rc mlc_jwt_verify(const char *jwt, const char *key_pem, json_t **header, json_t **claims,
                            char *err, size_t errsz)
+{
+    return verify_impl(jwt, key_pem, false, header, claims, err, errsz);
+}
+
+enum mlc_rc mlc_jwt_verify_rs256_ok(const char *jwt, const char *key_pem, json_t **header,
+                                    json_t **claims, char *err, size_t errsz)
+{
+    return verify_impl(jwt, key_pem, true, header, claims, err, errsz);
+}
+
+static enum mlc_rc verify_impl(const char *jwt, const char *key_pem, bool allow_rs256,
+                               json_t **header, json_t **claims, char *err, size_t errsz)
 {
     json_t *h = NULL, *c = NULL;
     struct mlc_buf sig;
@@ -364,7 +379,7 @@ enum mlc_rc mlc_jwt_verify(const char *jwt, const char *key_pem, json_t **header
     rc = MLC_ERR;
     const char *alg = json_string_value(json_object_get(h, "alg"));
     const struct alg_def *a = find_alg(alg ? alg : "");
-    if (!a || !a->verify_ok) {
+    if (!a || !(a->verify_ok || (allow_rs256 && strcmp(a->name, "RS256") == 0))) {
         snprintf(err, errsz, "alg '%.16s' is not accepted (PS256/384/512 or ES256/384/512)",
                  alg ? alg : "");
         goto out;

@@ -142,6 +142,11 @@ static char *pct_decode(const char *s, size_t n)
     return o;
 }
 
+char *mlc_oauth1_decode(const char *s, size_t n)
+{
+    return pct_decode(s, n);
+}
+
 void mlc_oauth1_params_free(struct mlc_oauth1_param *p, size_t n)
 {
     if (!p)

@@ -266,7 +266,8 @@ enum mlc_rc mlc_x509_public_key(const char *pem, char **pub_pem, char *err, size
     return rc;
 }
 
-enum mlc_rc mlc_x509_not_after(const char *cert_pem, int64_t *unix_s, char *err, size_t errsz)
+/* The first certificate of a PEM, or NULL with "not a PEM certificate" in err. */
+static X509 *load_cert(const char *cert_pem, char *err, size_t errsz)
 {
     BIO *b = BIO_new_mem_buf(cert_pem, -1);
     X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
@@ -274,8 +275,15 @@ enum mlc_rc mlc_x509_not_after(const char *cert_pem, int64_t *unix_s, char *err,
     if (!x) {
         ERR_clear_error();
         snprintf(err, errsz, "not a PEM certificate");
-        return MLC_EINVAL;
     }
+    return x;
+}
+
+enum mlc_rc mlc_x509_not_after(const char *cert_pem, int64_t *unix_s, char *err, size_t errsz)
+{
+    X509 *x = load_cert(cert_pem, err, errsz);
+    if (!x)
+        return MLC_EINVAL;
     struct tm tm;
     enum mlc_rc rc = MLC_OK;
     if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1) {
@@ -320,5 +328,21 @@ enum mlc_rc mlc_key_describe(const char *pem, char *kty, size_t ktysz, int *bits
     }
     ERR_clear_error();
     EVP_PKEY_free(k);
+    return rc;
+}
+
+enum mlc_rc mlc_x509_thumbprint(const char *cert_pem, bool sha256, uint8_t *out, size_t *outlen,
+                                char *err, size_t errsz)
+{
+    X509 *x = load_cert(cert_pem, err, errsz);
+    if (!x)
+        return MLC_EINVAL;
+    unsigned int n = 0;
+    enum mlc_rc rc = MLC_OK;
+    if (X509_digest(x, sha256 ? EVP_sha256() : EVP_sha1(), out, &n) != 1)
+        rc = ossl_fail(err, errsz, "cannot digest the certificate");
+    else
+        *outlen = n;
+    X509_free(x);
     return rc;
 }

@@ -1,6 +1,7 @@
 /* HTTP client over libcurl: per-thread easy handle, timeouts on every request, TLS always verified. */
 #include "mlc/net.h"
 #include "mlc/log.h"
+#include "mlc/metrics.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define MAX_RESP_HEADERS 64
 
@@ -18,6 +20,8 @@ struct mlc_net {
     long timeout_ms;
     size_t max_response;
     char *user_agent;
+    struct mlc_metrics *metrics;
+    char *system;
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -49,6 +53,8 @@ enum mlc_rc mlc_net_new(const struct mlc_net_options *opt, struct mlc_net **out,
     n->max_response = opt && opt->max_response ? opt->max_response : (size_t)16 << 20;
     n->user_agent = mlc_strdup(opt && opt->user_agent ? opt->user_agent
                                                       : "ml-connector/" MLC_VERSION);
+    n->metrics = opt ? opt->metrics : NULL;
+    n->system = mlc_strdup(opt && opt->system ? opt->system : "other");
     *out = n;
     return MLC_OK;
 }
@@ -60,6 +66,7 @@ void mlc_net_free(struct mlc_net *n)
     curl_easy_cleanup(n->h);
     free(n->ca_file);
     free(n->user_agent);
+    free(n->system);
     free(n);
 }
 
@@ -111,6 +118,25 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
     r->hdr_values[r->nhdr] = mlc_strndup(v, (size_t)(end - v));
     r->nhdr++;
     return n;
+}
+
+/* Request and latency metrics per system and endpoint; status 0 = no HTTP answer. */
+static void record(struct mlc_net *n, const struct mlc_net_request *req, enum mlc_rc rc,
+                   long status, double seconds)
+{
+    if (!n->metrics)
+        return;
+    const char *ep = req->endpoint ? req->endpoint : "other";
+    char labels[256], st[16];
+    if (rc == MLC_OK)
+        snprintf(st, sizeof st, "%ld", status);
+    else
+        snprintf(st, sizeof st, "%s", rc == MLC_ENOMEM ? "too_large" : "error");
+    snprintf(labels, sizeof labels, "system=\"%s\",endpoint=\"%s\",status=\"%s\"", n->system, ep,
+             st);
+    mlc_metrics_add(n->metrics, "mlc_net_requests_total", labels, 1);
+    snprintf(labels, sizeof labels, "system=\"%s\",endpoint=\"%s\"", n->system, ep);
+    mlc_metrics_observe(n->metrics, "mlc_net_request_duration_seconds", labels, seconds);
 }
 
 enum mlc_rc mlc_net_perform(struct mlc_net *n, const struct mlc_net_request *req,
@@ -169,6 +195,9 @@ enum mlc_rc mlc_net_perform(struct mlc_net *n, const struct mlc_net_request *req
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    /* Keep-alive: the easy handle's connection cache survives curl_easy_reset; TCP keepalive
+     * keeps idle pooled connections from being dropped silently by middleboxes. */
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     const char *m = req->method ? req->method : "GET";
     if (strcmp(m, "GET") == 0) {
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
@@ -195,6 +224,7 @@ enum mlc_rc mlc_net_perform(struct mlc_net *n, const struct mlc_net_request *req
     } else {
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
     }
+    record(n, req, rc, resp->status, t);
 out:
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
@@ -225,4 +255,56 @@ void mlc_net_response_free(struct mlc_net_response *r)
     free(r->hdr_values);
     r->hdr_names = r->hdr_values = NULL;
     r->nhdr = 0;
+}
+
+enum mlc_net_class mlc_net_classify(enum mlc_rc rc, long status)
+{
+    if (rc == MLC_EUNAVAIL)
+        return MLC_NET_RETRYABLE;
+    if (rc != MLC_OK)
+        return MLC_NET_PERMANENT;
+    if (status >= 200 && status < 300)
+        return MLC_NET_SUCCESS;
+    if (status == 408 || status == 425 || status == 429 || status >= 500)
+        return MLC_NET_RETRYABLE;
+    return MLC_NET_PERMANENT;
+}
+
+int64_t mlc_net_parse_retry_after(const char *v, int64_t now_ms)
+{
+    const int64_t cap = 3600 * 1000;
+    if (!v)
+        return -1;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    if (*v >= '0' && *v <= '9') {
+        uint64_t secs;
+        char tmp[24];
+        size_t l = strcspn(v, " \t");
+        if (l >= sizeof tmp)
+            return cap;
+        memcpy(tmp, v, l);
+        tmp[l] = '\0';
+        if (mlc_parse_u64(tmp, &secs) != MLC_OK)
+            return -1;
+        return secs > 3600 ? cap : (int64_t)secs * 1000;
+    }
+    time_t t = curl_getdate(v, NULL);
+    if (t == (time_t)-1)
+        return -1;
+    int64_t d = (int64_t)t * 1000 - now_ms;
+    return d < 0 ? 0 : d > cap ? cap : d;
+}
+
+int64_t mlc_net_retry_after_ms(const struct mlc_net_response *r, int64_t now_ms)
+{
+    return mlc_net_parse_retry_after(mlc_net_response_header(r, "Retry-After"), now_ms);
+}
+
+void mlc_net_describe_metrics(struct mlc_metrics *m)
+{
+    mlc_metrics_describe(m, "mlc_net_requests_total", MLC_METRIC_COUNTER,
+                         "Outbound HTTP requests by system, endpoint and status");
+    mlc_metrics_describe(m, "mlc_net_request_duration_seconds", MLC_METRIC_HISTOGRAM,
+                         "Outbound HTTP request latency by system and endpoint");
 }

@@ -119,6 +119,8 @@ enum mlc_rc mlc_queue_new(const struct mlc_queue_settings *s, struct mlc_metrics
     q->s.prefix = q->prefix;
     q->metrics = metrics;
     pthread_mutex_init(&q->mu, NULL);
+    pthread_mutex_init(&q->gc_mu, NULL);
+    pthread_cond_init(&q->gc_cv, NULL);
     atomic_store(&q->healthy, true);
     if (parse_url(q, s->url, err, errsz) != MLC_OK) {
         mlc_queue_free(q);
@@ -136,6 +138,8 @@ void mlc_queue_free(struct mlc_queue *q)
         mlc_redis_free(q->pool[i]);
     free(q->pool);
     pthread_mutex_destroy(&q->mu);
+    pthread_mutex_destroy(&q->gc_mu);
+    pthread_cond_destroy(&q->gc_cv);
     if (q->password)
         memset(q->password, 0, strlen(q->password));
     if (q->url)

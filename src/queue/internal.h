@@ -31,6 +31,11 @@ struct mlc_queue {
     atomic_bool healthy;
     atomic_llong health_checked_ms;
     atomic_bool paused[MLC_LANE__COUNT]; /* cache refreshed by the scheduler */
+    /* group commit: enqueue requests waiting to be written, batches in flight */
+    pthread_mutex_t gc_mu;
+    pthread_cond_t gc_cv;
+    struct gc_req *gc_head, *gc_tail;
+    int gc_inflight;
 };
 
 enum script_id {

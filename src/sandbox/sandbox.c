@@ -3,6 +3,7 @@
 #include "mlc/crypto.h"
 #include "mlc/http.h"
 #include "mlc/log.h"
+#include "mlc/sandbox_dataverse.h"
 #include "netsuite/internal.h"
 
 #include <errno.h>
@@ -32,6 +33,8 @@ struct opts {
     long threads;
     struct ns_options ns;
     struct ns_settings set;
+    const char *dv_schema, *entra_cert; /* Dataverse half (src/sandbox/dataverse/) */
+    json_t *dv_flags;
 };
 
 static const char usage_text[] =
@@ -43,12 +46,14 @@ static const char usage_text[] =
     "the credentials an administrator would hand out to the credentials folder and prints the\n"
     "MLC_* settings that point the connector at it.\n"
     "\n"
-    "The Dataverse + Entra half is sandbox part 2: --dataverse-port is accepted and reserved,\n"
-    "but nothing listens on it yet.\n"
+    "With --dataverse-port it also runs a local Dataverse Web API and Entra ID token endpoint\n"
+    "(src/sandbox/dataverse/; its admin API is /_sandbox/dataverse/ on that port).\n"
     "\n"
     "options:\n"
     "  --netsuite-port P          HTTPS port of the emulated NetSuite (0: any free port)\n"
-    "  --dataverse-port Q         reserved for the emulated Dataverse (not served yet)\n"
+    "  --dataverse-port Q         HTTPS port of the emulated Dataverse + Entra ID (0: any)\n"
+    "  --schema S                 provisioned (our columns, keys, webhook; default) or bare\n"
+    "  --entra-certificate FILE   also accept client assertions signed for this certificate\n"
     "  --listen-host H            address to listen on (127.0.0.1; 0.0.0.0 in a container)\n"
     "  --public-host H            host in the printed URLs and the TLS certificate (127.0.0.1)\n"
     "  --tls-san NAME             another DNS name or IP for the certificate (repeatable)\n"
@@ -194,9 +199,21 @@ static int parse_args(int argc, char **argv, struct opts *o)
             o->admin_token = v;
         } else if (strcmp(a, "--events-ca-file") == 0) {
             o->events_ca = v;
+        } else if (strcmp(a, "--schema") == 0) {
+            if (strcmp(v, "provisioned") != 0 && strcmp(v, "bare") != 0)
+                return usage_error("--schema: provisioned or bare, got %s", v);
+            o->dv_schema = v;
+        } else if (strcmp(a, "--entra-certificate") == 0) {
+            o->entra_cert = v;
         } else {
             if (ns_settings_set_flag(&o->set, a, v, &known, err, sizeof err) != MLC_OK)
                 return usage_error("%s", err);
+            if (!known) {
+                if (!o->dv_flags)
+                    o->dv_flags = json_object();
+                if (mlc_dv_set_flag(o->dv_flags, a, v, &known, err, sizeof err) != MLC_OK)
+                    return usage_error("%s", err);
+            }
             if (!known)
                 return usage_error("unknown option %s", a);
         }
@@ -463,7 +480,8 @@ static void settings_text(const struct opts *o, const struct creds *c, const str
 {
     mlc_buf_printf(b, "# ml-connector sandbox: NetSuite account %s at %s\n", s->account_id,
                    s->base_url);
-    mlc_buf_printf(b, "# Dataverse + Entra are not emulated yet (sandbox part 2)\n");
+    if (o->dv_port < 0)
+        mlc_buf_printf(b, "# Dataverse + Entra not started (no --dataverse-port)\n");
     mlc_buf_printf(b, "MLC_ALLOW_PLAINTEXT_SECRETS=1\n");
     if (!o->plain)
         mlc_buf_printf(b, "MLC_TLS_CA_FILE=%s/ca.pem\n", c->dir);
@@ -499,6 +517,44 @@ static void credentials_json(const struct creds *c, const struct ns_sandbox *s, 
     free(t);
 }
 
+/* The Dataverse half: its own listener, data matching NetSuite's, settings appended to env. */
+static int start_dataverse(const struct opts *o, const struct creds *c, struct ns_sandbox *s,
+                           struct mlc_dv_running **dv, struct mlc_buf *env)
+{
+    char err[512];
+    json_t *cust = NULL, *reps = NULL, *items = NULL, *contacts = NULL;
+    ns_db_inspect(s, "SELECT c.id, c.entityid, c.companyname, c.email, a.zip, a.city"
+                     " FROM customer c LEFT JOIN entityaddress a ON a.nkey = c.defaultbillingaddress"
+                     " WHERE c.isperson = 'F' AND c.companyname IS NOT NULL ORDER BY c.id",
+                  60, &cust, err, sizeof err);
+    ns_db_inspect(s, "SELECT firstname, lastname, email FROM employee WHERE issalesrep = 'T'"
+                     " ORDER BY id",
+                  100, &reps, err, sizeof err);
+    ns_db_inspect(s, "SELECT id, itemid, displayname, itemtype FROM item ORDER BY id", 5000,
+                  &items, err, sizeof err);
+    ns_db_inspect(s, "SELECT firstname, lastname, email FROM contact WHERE email IS NOT NULL"
+                     " ORDER BY id",
+                  60, &contacts, err, sizeof err);
+    struct mlc_dv_launch l = {
+        .port = o->dv_port, .listen_host = o->listen_host, .public_host = o->public_host,
+        .threads = (unsigned)o->threads, .tls_cert_pem = o->plain ? NULL : c->tls_cert,
+        .tls_key_pem = o->plain ? NULL : c->tls_key, .creds_dir = c->dir,
+        .provisioned = !o->dv_schema || strcmp(o->dv_schema, "provisioned") == 0,
+        .entra_certificate = o->entra_cert, .admin_token = o->admin_token,
+        .webhook_ca_file = o->events_ca, .settings_json = o->dv_flags, .seed = o->ns.seed,
+        .ns_customers = cust, .ns_reps = reps, .ns_items = items, .ns_contacts = contacts};
+    enum mlc_rc rc = mlc_dv_launch(&l, dv, env, err, sizeof err);
+    json_decref(cust);
+    json_decref(reps);
+    json_decref(items);
+    json_decref(contacts);
+    if (rc != MLC_OK) {
+        fprintf(stderr, "ml-connector sandbox: dataverse: %s\n", err);
+        return rc == MLC_EINVAL ? 2 : 1;
+    }
+    return 0;
+}
+
 int mlc_sandbox_main(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
@@ -510,6 +566,14 @@ int mlc_sandbox_main(int argc, char **argv)
             fputs(h.data ? h.data : "", stdout);
             fputs("\nadmin API (/_sandbox/netsuite/...): settings, faults, stats, data, sql,\n"
                   "customers|contacts|salesorders mutations, merge, changes, events, tokens.\n",
+                  stdout);
+            mlc_buf_reset(&h);
+            mlc_dv_help(&h);
+            fputs("\nDataverse switches (also PATCH /_sandbox/dataverse/settings):\n", stdout);
+            fputs(h.data ? h.data : "", stdout);
+            fputs("Dataverse admin API (/_sandbox/dataverse/...): settings, stats, counts,\n"
+                  "tables/<set>, duplicates/<set>, rows/<set>[/<id>] (CRM edits), merge/<set>,\n"
+                  "keys/<table>/<key> (back to Pending), tokens/revoke, protection/reset.\n",
                   stdout);
             mlc_buf_free(&h);
             return 0;
@@ -535,6 +599,7 @@ int mlc_sandbox_main(int argc, char **argv)
     struct ns_sandbox *s = NULL;
     struct creds c = {0};
     struct mlc_http_server *http = NULL;
+    struct mlc_dv_running *dv = NULL;
     rc = 1;
     o.ns.db_path = o.db;
     o.ns.settings = &o.set;
@@ -581,6 +646,12 @@ int mlc_sandbox_main(int argc, char **argv)
     mlc_buf_init(&env, 1u << 16);
     mlc_buf_init(&cj, 1u << 16);
     settings_text(&o, &c, s, &st, &env);
+    if (o.dv_port >= 0 && (rc = start_dataverse(&o, &c, s, &dv, &env)) != 0) {
+        mlc_buf_free(&env);
+        mlc_buf_free(&cj);
+        goto out;
+    }
+    rc = 1;
     credentials_json(&c, s, &cj);
     if (!write_file(c.dir, "netsuite.json", cj.data, true) ||
         !write_file(c.dir, "sandbox.env", env.data, true)) {
@@ -595,7 +666,7 @@ int mlc_sandbox_main(int argc, char **argv)
     mlc_buf_free(&cj);
     mlc_log_kv(MLC_LOG_INFO, "sandbox ready",
                json_pack("{s:s, s:s, s:s, s:i}", "netsuite", s->base_url, "credentials", c.dir,
-                         "dataverse", "not emulated yet (sandbox part 2)", "threads",
+                         "dataverse", dv ? "started" : "not started", "threads",
                          (int)o.threads));
 
     int sig = 0;
@@ -603,6 +674,8 @@ int mlc_sandbox_main(int argc, char **argv)
     mlc_log(MLC_LOG_INFO, "sandbox: signal %d, stopping", sig);
     rc = 0;
 out:
+    mlc_dv_stop(dv);
+    json_decref(o.dv_flags);
     if (http) {
         mlc_http_server_quiesce(http);
         mlc_http_server_stop(http);
