@@ -1,4 +1,5 @@
-/* Outbound HTTP client: the only user of libcurl. One client per thread; TLS verification always on. */
+/* Outbound HTTP client: the only user of libcurl. One client per thread; TLS verification always
+ * on. */
 #ifndef MLC_NET_H
 #define MLC_NET_H
 
@@ -9,14 +10,14 @@ struct mlc_metrics;
 struct mlc_net; /* one per thread: owns a curl easy handle (connection reuse) */
 
 struct mlc_net_options {
-    const char *ca_file;     /* PEM bundle for TLS verification; NULL = the system bundle */
-    long connect_timeout_ms; /* 0 = 10000 */
-    long timeout_ms;         /* total time per request; 0 = 120000 */
-    size_t max_response;     /* response body limit in bytes; 0 = 16 MiB */
-    const char *user_agent;  /* NULL = "ml-connector/<version>" */
+    const char *ca_file;         /* PEM bundle for TLS verification; NULL = the system bundle */
+    long connect_timeout_ms;     /* 0 = 10000 */
+    long timeout_ms;             /* total time per request; 0 = 120000 */
+    size_t max_response;         /* response body limit in bytes; 0 = 16 MiB */
+    const char *user_agent;      /* NULL = "ml-connector/<version>" */
     struct mlc_metrics *metrics; /* NULL = none; else mlc_net_requests_total and
                                     mlc_net_request_duration_seconds per system and endpoint */
-    const char *system;      /* metrics label ("netsuite", "dataverse"); NULL = "other" */
+    const char *system;          /* metrics label ("netsuite", "dataverse"); NULL = "other" */
 };
 
 struct mlc_net_header {
@@ -31,17 +32,17 @@ struct mlc_net_request {
     size_t nheaders;
     const void *body; /* may be NULL */
     size_t body_len;
-    long timeout_ms;  /* 0 = the client's default */
+    long timeout_ms;      /* 0 = the client's default */
     const char *endpoint; /* metrics label (a route name, never a URL); NULL = "other" */
 };
 
 struct mlc_net_response {
-    long status;          /* HTTP status */
-    struct mlc_buf body;  /* NUL-terminated */
-    char **hdr_names;     /* response headers of the final response, in order */
+    long status;         /* HTTP status */
+    struct mlc_buf body; /* NUL-terminated */
+    char **hdr_names;    /* response headers of the final response, in order */
     char **hdr_values;
     size_t nhdr;
-    double total_s;       /* time the transfer took */
+    double total_s; /* time the transfer took */
 };
 
 /* Initialises libcurl once per process (thread-safe, idempotent). mlc_net_new calls it. */

@@ -28,12 +28,16 @@ void mlc_poller_stop(struct mlc_poller *p);
 struct mlc_poll_stats {
     size_t seen, enqueued, skipped, deleted, calls;
 };
+/* Called before each NetSuite page of a poll (keeps the leader's lease through a long cycle);
+ * false stops the poll (MLC_ERR, watermark unchanged). */
+typedef bool (*mlc_poll_keep_fn)(void *ud);
 /* One poll of one type: reads what changed since the watermark minus overlap_s, enqueues what
  * is newer than the record state, deletions as delete jobs, then advances the watermark to
- * now_ms. first_ms: the watermark when none is stored. */
+ * now_ms. first_ms: the watermark when none is stored. keep may be NULL. */
 enum mlc_rc mlc_poll_once(struct mlc_ns_session *s, struct mlc_queue *q, struct mlc_redis *c,
                           enum mlc_ns_type t, int64_t now_ms, int64_t first_ms, int overlap_s,
-                          struct mlc_poll_stats *st, char *err, size_t errsz);
+                          mlc_poll_keep_fn keep, void *keep_ud, struct mlc_poll_stats *st,
+                          char *err, size_t errsz);
 
 /* Parses a date for --since/--until and MLC_POLL_START: YYYY-MM-DD, YYYY-MM-DD HH:MM:SS (UTC) or
  * RFC 3339. */

@@ -1,4 +1,5 @@
-/* HTTP client over libcurl: per-thread easy handle, timeouts on every request, TLS always verified. */
+/* HTTP client over libcurl: per-thread easy handle, timeouts on every request, TLS always verified.
+ */
 #include "mlc/net.h"
 #include "mlc/log.h"
 #include "mlc/metrics.h"
@@ -51,8 +52,8 @@ enum mlc_rc mlc_net_new(const struct mlc_net_options *opt, struct mlc_net **out,
     n->connect_timeout_ms = opt && opt->connect_timeout_ms > 0 ? opt->connect_timeout_ms : 10000;
     n->timeout_ms = opt && opt->timeout_ms > 0 ? opt->timeout_ms : 120000;
     n->max_response = opt && opt->max_response ? opt->max_response : (size_t)16 << 20;
-    n->user_agent = mlc_strdup(opt && opt->user_agent ? opt->user_agent
-                                                      : "ml-connector/" MLC_VERSION);
+    n->user_agent =
+        mlc_strdup(opt && opt->user_agent ? opt->user_agent : "ml-connector/" MLC_VERSION);
     n->metrics = opt ? opt->metrics : NULL;
     n->system = mlc_strdup(opt && opt->system ? opt->system : "other");
     *out = n;
@@ -144,8 +145,8 @@ enum mlc_rc mlc_net_perform(struct mlc_net *n, const struct mlc_net_request *req
 {
     memset(resp, 0, sizeof *resp);
     mlc_buf_init(&resp->body, n->max_response);
-    if (!req->url || (strncasecmp(req->url, "https://", 8) != 0 &&
-                      strncasecmp(req->url, "http://", 7) != 0)) {
+    if (!req->url ||
+        (strncasecmp(req->url, "https://", 8) != 0 && strncasecmp(req->url, "http://", 7) != 0)) {
         snprintf(err, errsz, "only http:// and https:// URLs are allowed");
         return MLC_EINVAL;
     }

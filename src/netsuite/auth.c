@@ -39,79 +39,78 @@ uint64_t mlc_ns_tokens_obtained(const struct mlc_netsuite *ns)
 
 /* ---- the status kept in Redis ---- */
 
+/* GET / SET of <prefix>netsuite:auth:<name> on the session's connection; GET gives the value
+ * (owned) or NULL when absent or when Redis is unavailable. */
+static char *auth_get(struct mlc_ns_session *s, const char *name)
+{
+    struct mlc_redis *c = mlc_ns_session_redis(s);
+    if (!c)
+        return NULL;
+    char key[256];
+    mlc_queue_key(s->ns->q, key, sizeof key, "netsuite:auth:%s", name);
+    const char *argv[] = {"GET", key};
+    json_t *r = NULL;
+    char *out = NULL;
+    if (mlc_redis_exec(c, &r, NULL, 0, 2, argv) == MLC_OK && json_is_string(r))
+        out = mlc_strdup(json_string_value(r));
+    json_decref(r);
+    return out;
+}
+
+static void auth_set(struct mlc_ns_session *s, const char *name, const char *value)
+{
+    struct mlc_redis *c = mlc_ns_session_redis(s);
+    if (!c)
+        return;
+    char key[256];
+    mlc_queue_key(s->ns->q, key, sizeof key, "netsuite:auth:%s", name);
+    const char *argv[] = {"SET", key, value};
+    mlc_redis_exec(c, NULL, NULL, 0, 3, argv);
+}
+
 static void status_store(struct mlc_ns_session *s, const char *state, const char *msg)
 {
     struct mlc_netsuite *ns = s->ns;
     if (ns->metrics)
         mlc_metrics_set(ns->metrics, "mlc_netsuite_auth_ok", NULL,
                         strcmp(state, "mapping_wiped") == 0 ? 0 : 1);
-    struct mlc_redis *c = mlc_ns_session_redis(s);
-    if (!c)
-        return;
-    char key[256], at[40];
-    mlc_queue_key(ns->q, key, sizeof key, "netsuite:auth:status");
+    char at[40];
     mlc_fmt_rfc3339(mlc_now_ms(), at, sizeof at);
     json_t *st = json_pack("{s:s, s:s, s:s, s:s}", "state", state, "message", msg, "at", at,
                            "certificateId", ns->set.certificate_id ? ns->set.certificate_id : "");
     char *txt = json_dumps(st, JSON_COMPACT);
     json_decref(st);
-    const char *argv[] = {"SET", key, txt};
-    mlc_redis_exec(c, NULL, NULL, 0, 3, argv);
+    auth_set(s, "status", txt);
     free(txt);
 }
 
 json_t *mlc_ns_auth_status(struct mlc_ns_session *s)
 {
-    struct mlc_redis *c = mlc_ns_session_redis(s);
-    if (!c)
-        return NULL;
-    char key[256];
-    mlc_queue_key(s->ns->q, key, sizeof key, "netsuite:auth:status");
-    const char *argv[] = {"GET", key};
-    json_t *r = NULL;
-    json_t *out = NULL;
-    if (mlc_redis_exec(c, &r, NULL, 0, 2, argv) == MLC_OK && json_is_string(r))
-        out = json_loads(json_string_value(r), 0, NULL);
-    json_decref(r);
+    char *v = auth_get(s, "status");
+    json_t *out = v ? json_loads(v, 0, NULL) : NULL;
+    free(v);
     return out;
 }
 
 /* Whether our key obtained a token before (the ID of the last key that did is in Redis). */
 static bool key_worked_before(struct mlc_ns_session *s)
 {
-    struct mlc_redis *c = mlc_ns_session_redis(s);
-    if (!c)
-        return false;
-    char key[256];
-    mlc_queue_key(s->ns->q, key, sizeof key, "netsuite:auth:lastkey");
-    const char *argv[] = {"GET", key};
-    json_t *r = NULL;
-    bool same = mlc_redis_exec(c, &r, NULL, 0, 2, argv) == MLC_OK && json_is_string(r) &&
-                strcmp(json_string_value(r), s->ns->key_id) == 0;
-    json_decref(r);
+    char *v = auth_get(s, "lastkey");
+    bool same = v && strcmp(v, s->ns->key_id) == 0;
+    free(v);
     return same;
 }
 
 static void key_worked(struct mlc_ns_session *s)
 {
-    struct mlc_redis *c = mlc_ns_session_redis(s);
-    if (!c)
-        return;
-    char key[256];
-    mlc_queue_key(s->ns->q, key, sizeof key, "netsuite:auth:lastkey");
-    const char *argv[] = {"SET", key, s->ns->key_id};
-    mlc_redis_exec(c, NULL, NULL, 0, 3, argv);
+    auth_set(s, "lastkey", s->ns->key_id);
 }
 
 /* ---- fetching a token ---- */
 
 static void count_token(struct mlc_netsuite *ns, const char *outcome)
 {
-    if (!ns->metrics)
-        return;
-    char l[48];
-    snprintf(l, sizeof l, "outcome=\"%s\"", outcome);
-    mlc_metrics_add(ns->metrics, "mlc_netsuite_tokens_total", l, 1);
+    ns_counter_add(ns, "mlc_netsuite_tokens_total", "outcome", outcome);
 }
 
 /* Reads {"access_token","expires_in" (string or number),"token_type"}. */

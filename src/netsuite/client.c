@@ -357,8 +357,7 @@ static enum mlc_rc slot_take(struct mlc_ns_session *s, char *holder, size_t hsz,
              (unsigned long long)atomic_fetch_add(&ns->seq, 1));
     size_concurrency(s);
     if (ns->metrics)
-        mlc_metrics_set(ns->metrics, "mlc_netsuite_concurrency_limit", NULL,
-                        atomic_load(&ns->cap));
+        mlc_metrics_set(ns->metrics, "mlc_netsuite_concurrency_limit", NULL, atomic_load(&ns->cap));
     int64_t deadline = mlc_mono_ms() + (int64_t)ns->set.timeout_s * 1000;
     int64_t lease = (int64_t)ns->set.timeout_s * 1000 + 15000;
     for (;;) {
@@ -506,13 +505,19 @@ static int64_t backoff(int attempt)
     return d / 2 + (int64_t)(mlc_rand_u64() % (uint64_t)(d / 2 + 1));
 }
 
-static void count_retry(struct mlc_netsuite *ns, const char *why)
+void ns_counter_add(struct mlc_netsuite *ns, const char *family, const char *label,
+                    const char *value)
 {
     if (!ns->metrics)
         return;
-    char l[64];
-    snprintf(l, sizeof l, "reason=\"%s\"", why);
-    mlc_metrics_add(ns->metrics, "mlc_netsuite_retries_total", l, 1);
+    char l[96];
+    snprintf(l, sizeof l, "%s=\"%s\"", label, value);
+    mlc_metrics_add(ns->metrics, family, l, 1);
+}
+
+static void count_retry(struct mlc_netsuite *ns, const char *why)
+{
+    ns_counter_add(ns, "mlc_netsuite_retries_total", "reason", why);
 }
 
 enum mlc_rc mlc_ns_call(struct mlc_ns_session *s, const char *method, const char *path_query,
@@ -607,13 +612,15 @@ static enum mlc_rc call(struct mlc_ns_session *s, const char *method, const char
                 rc = MLC_OK;
                 goto out;
             }
-        } else if (resp.status == 401 && !ns->set.tba && ++unauthorized <= ns->set.max_attempts) {
+        } else if (resp.status == 401 &&
+                   ++unauthorized <= (ns->set.tba ? 3 : ns->set.max_attempts)) {
             /* An expired or revoked token and the over-the-limit form look the same: refresh
-             * once, then back off as for a 429. */
+             * once, then back off as for a 429. TBA has no token to refresh, and a bad TBA
+             * signature fails every time: a few tries for the over-the-limit form only. */
             mlc_ns_error_parse(resp.status, resp.body.data, resp.body.len, e);
             e->retryable = true;
             snprintf(e->cls, sizeof e->cls, "auth:invalid_login");
-            if (!forced) {
+            if (!ns->set.tba && !forced) {
                 forced = true;
                 char failed[8192];
                 snprintf(failed, sizeof failed, "%s", token);

@@ -46,6 +46,9 @@ struct mlc_ns_session {
 /* auth.c: the Authorization header value for a request (M2M bearer or TBA OAuth 1.0a). */
 enum mlc_rc ns_authorization(struct mlc_ns_session *s, const char *method, const char *url,
                              const char *bearer, char **out, struct mlc_ns_err *e);
+/* client.c: adds one to the counter family{label="value"} (no-op without metrics). */
+void ns_counter_add(struct mlc_netsuite *ns, const char *family, const char *label,
+                    const char *value);
 void ns_err_set(struct mlc_ns_err *e, bool retryable, long status, const char *cls, const char *fmt,
                 ...) __attribute__((format(printf, 5, 6)));
 

@@ -9,6 +9,12 @@
 #include <string.h>
 
 #define UTC(col) "TO_CHAR(SYS_EXTRACT_UTC(" col "), 'YYYY-MM-DD HH24:MI:SS')"
+/* An order's latest line change (every line: a line's date does not always move the header's).
+ * The change listing and the reader use the same expression, so the last-modified the sync
+ * engine stores is the one the poller compares with. */
+#define ORDER_LINES_LM                                                                             \
+    "(SELECT TO_CHAR(MAX(SYS_EXTRACT_UTC(tl.linelastmodifieddate)), 'YYYY-MM-DD HH24:MI:SS') "     \
+    "FROM transactionline tl WHERE tl.transaction = t.id)"
 
 static const char *const type_names[MLC_NS__TYPES] = {"customer", "contact", "salesorder"};
 
@@ -96,6 +102,15 @@ static void set_lm(json_t *rec, const char *utc)
     }
 }
 
+/* Moves a record's last-modified forward to utc when that is later. */
+static void raise_lm(json_t *rec, const char *utc)
+{
+    int64_t ms;
+    if (utc && mlc_ns_parse_utc(utc, &ms) == MLC_OK &&
+        ms > json_integer_value(json_object_get(rec, "lastModifiedMs")))
+        set_lm(rec, utc);
+}
+
 /* Collects rows of the main query into out (id -> record). */
 struct collect {
     json_t *out;
@@ -149,6 +164,7 @@ static bool take_main(json_t *row, void *ud)
             json_object_set(rec, extra[i][0], v ? v : json_null());
         }
         json_object_set_new(rec, "lines", json_array());
+        raise_lm(rec, mlc_ns_row_str(row, "x_llm"));
     }
     char key[24];
     snprintf(key, sizeof key, "%lld", id);
@@ -186,13 +202,7 @@ static bool take_line(json_t *row, void *ud)
     /* posting sign: sales-order quantities and amounts are negative in transactionline */
     negate(line, "quantity");
     negate(line, "netamount");
-    const char *llm = mlc_ns_row_str(row, "x_lm");
-    int64_t ms;
-    if (llm && mlc_ns_parse_utc(llm, &ms) == MLC_OK) {
-        json_int_t cur = json_integer_value(json_object_get(order, "lastModifiedMs"));
-        if (ms > cur)
-            set_lm(order, llm); /* the order changed when a line did */
-    }
+    raise_lm(order, mlc_ns_row_str(row, "x_lm")); /* the order changed when a line did */
     json_array_append_new(json_object_get(order, "lines"), line);
     c->rows++;
     return true;
@@ -254,7 +264,8 @@ static enum mlc_rc read_batch(struct mlc_ns_session *s, enum mlc_ns_type t, cons
         mlc_buf_printf(
             &q, "SELECT t.id, " UTC(
                     "t.lastmodifieddate") " AS x_lm, "
-                                          "TO_CHAR(t.trandate, 'YYYY-MM-DD') AS x_trandate, "
+                                          "TO_CHAR(t.trandate, 'YYYY-MM-DD') AS "
+                                          "x_trandate, " ORDER_LINES_LM " AS x_llm, "
                                           "cur.symbol AS "
                                           "x_currency, BUILTIN.DF(t.status) AS x_statuslabel");
         if ((rc = add_columns(&q, "t", MLC_MAP_ORDER, e)) != MLC_OK)
@@ -403,30 +414,36 @@ enum mlc_rc mlc_ns_changes(struct mlc_ns_session *s, enum mlc_ns_type t, int64_t
 #define COARSE(col) col " >= TO_DATE('%s', 'YYYY-MM-DD HH24:MI:SS')"
     if (t == MLC_NS_SALESORDER) {
         /* header OR line changed; the line's date does not always move the header's */
-        mlc_buf_printf(&q, "SELECT t.id, %s AS lm, (SELECT TO_CHAR(MAX(SYS_EXTRACT_UTC("
-                           "tl.linelastmodifieddate)), 'YYYY-MM-DD HH24:MI:SS') FROM "
-                           "transactionline tl WHERE tl.transaction = t.id) AS llm ",
+        mlc_buf_printf(&q, "SELECT t.id, %s AS lm, " ORDER_LINES_LM " AS llm ",
                        UTC("t.lastmodifieddate"));
         mlc_buf_printf(&q, "FROM transaction t WHERE t.type = 'SalesOrd' AND t.id > %lld AND ",
                        after_id);
-        mlc_buf_printf(&q, "((" COARSE("t.lastmodifieddate") " AND SYS_EXTRACT_UTC("
-                           "t.lastmodifieddate) >= " TS("%s") ")", coarse, since);
-        mlc_buf_printf(&q, " OR t.id IN (SELECT tl.transaction FROM transactionline tl WHERE "
-                           COARSE("tl.linelastmodifieddate") " AND SYS_EXTRACT_UTC("
-                           "tl.linelastmodifieddate) >= " TS("%s") "))", coarse, since);
+        mlc_buf_printf(&q,
+                       "((" COARSE("t.lastmodifieddate") " AND SYS_EXTRACT_UTC("
+                                                         "t.lastmodifieddate) >= " TS("%s") ")",
+                       coarse, since);
+        mlc_buf_printf(&q,
+                       " OR t.id IN (SELECT tl.transaction FROM transactionline tl WHERE " COARSE(
+                           "tl.linelastmodifieddate") " AND SYS_EXTRACT_UTC("
+                                                      "tl.linelastmodifieddate) >= " TS("%s") "))",
+                       coarse, since);
         if (until_ms > 0) {
             mlc_buf_printf(&q, " AND SYS_EXTRACT_UTC(t.lastmodifieddate) < " TS("%s"), until);
-            mlc_buf_printf(&q, " AND NOT EXISTS (SELECT 1 FROM transactionline tl WHERE "
-                               "tl.transaction = t.id AND SYS_EXTRACT_UTC("
-                               "tl.linelastmodifieddate) >= " TS("%s") ")", until);
+            mlc_buf_printf(&q,
+                           " AND NOT EXISTS (SELECT 1 FROM transactionline tl WHERE "
+                           "tl.transaction = t.id AND SYS_EXTRACT_UTC("
+                           "tl.linelastmodifieddate) >= " TS("%s") ")",
+                           until);
         }
         mlc_buf_printf(&q, " ORDER BY t.id");
     } else {
         const char *tab = t == MLC_NS_CUSTOMER ? "customer" : "contact";
         mlc_buf_printf(&q, "SELECT x.id, %s AS lm FROM %s x WHERE x.id > %lld AND ",
                        UTC("x.lastmodifieddate"), tab, after_id);
-        mlc_buf_printf(&q, COARSE("x.lastmodifieddate") " AND SYS_EXTRACT_UTC("
-                           "x.lastmodifieddate) >= " TS("%s"), coarse, since);
+        mlc_buf_printf(&q,
+                       COARSE("x.lastmodifieddate") " AND SYS_EXTRACT_UTC("
+                                                    "x.lastmodifieddate) >= " TS("%s"),
+                       coarse, since);
         if (until_ms > 0)
             mlc_buf_printf(&q, " AND SYS_EXTRACT_UTC(x.lastmodifieddate) < " TS("%s"), until);
         mlc_buf_printf(&q, " ORDER BY x.id");

@@ -187,6 +187,21 @@ enum mlc_rc mlc_ns_suiteql_all(struct mlc_ns_session *s, const char *query, cons
 
 /* ---- rows ---- */
 
+/* The number in a column's text (SuiteQL sends most numbers as strings): an integer into *i, or
+ * any finite number into *d; false unless the whole text is that number. */
+static bool text_number(const char *s, long long *i, double *d)
+{
+    if (!s || !*s)
+        return false;
+    char *end = NULL;
+    errno = 0;
+    if (i)
+        *i = strtoll(s, &end, 10);
+    else
+        *d = strtod(s, &end);
+    return end != s && errno == 0 && *end == '\0' && (i || isfinite(*d));
+}
+
 const char *mlc_ns_row_str(json_t *row, const char *col)
 {
     return json_string_value(json_object_get(row, col));
@@ -222,13 +237,8 @@ bool mlc_ns_row_i64(json_t *row, const char *col, long long *out)
         *out = (long long)d;
         return true;
     }
-    const char *s = json_string_value(v);
-    if (!s || !*s)
-        return false;
-    char *end = NULL;
-    errno = 0;
-    long long n = strtoll(s, &end, 10);
-    if (errno || *end)
+    long long n;
+    if (!text_number(json_string_value(v), &n, NULL))
         return false;
     *out = n;
     return true;
@@ -241,13 +251,8 @@ bool mlc_ns_row_double(json_t *row, const char *col, double *out)
         *out = json_number_value(v);
         return true;
     }
-    const char *s = json_string_value(v);
-    if (!s || !*s)
-        return false;
-    char *end = NULL;
-    errno = 0;
-    double d = strtod(s, &end);
-    if (errno || *end || !isfinite(d))
+    double d;
+    if (!text_number(json_string_value(v), NULL, &d))
         return false;
     *out = d;
     return true;

@@ -173,36 +173,10 @@ int mlc_backfill_main(int argc, char **argv)
             total = done + (remaining >= 0 ? remaining : (long long)json_array_size(rows));
         size_t n = json_array_size(rows);
         if (n) {
-            struct mlc_job_spec *specs = mlc_calloc(n, sizeof *specs);
-            char(*recs)[48] = mlc_calloc(n, sizeof *recs);
-            json_t **datas = mlc_calloc(n, sizeof *datas);
-            enum mlc_enqueue_outcome *outs = mlc_calloc(n, sizeof *outs);
-            for (size_t i = 0; i < n; i++) {
-                json_t *r = json_array_get(rows, i);
-                long long id = (long long)json_integer_value(json_object_get(r, "id"));
-                char idt[24], iso[40];
-                snprintf(idt, sizeof idt, "%lld", id);
-                mlc_fmt_rfc3339((int64_t)json_integer_value(json_object_get(r, "lm")), iso,
-                                sizeof iso);
-                snprintf(recs[i], sizeof recs[i], "%s:%lld", mlc_ns_type_name((enum mlc_ns_type)t),
-                         id);
-                datas[i] = json_pack("{s:s, s:s, s:s, s:s, s:s}", "recordType",
-                                     mlc_ns_type_name((enum mlc_ns_type)t), "recordId", idt, "op",
-                                     "change", "source", "netsuite_backfill", "lastModified", iso);
-                specs[i] = (struct mlc_job_spec){.lane = MLC_LANE_BULK,
-                                                 .kind = mlc_ns_type_name((enum mlc_ns_type)t),
-                                                 .record = recs[i],
-                                                 .data = datas[i]};
-                after = id;
-            }
-            enum mlc_rc qrc = poll_enqueue_all(q, c, specs, n, outs);
-            for (size_t i = 0; i < n; i++)
-                json_decref(datas[i]);
-            free(specs);
-            free(recs);
-            free(datas);
-            free(outs);
-            if (qrc != MLC_OK) {
+            after =
+                (long long)json_integer_value(json_object_get(json_array_get(rows, n - 1), "id"));
+            if (poll_enqueue_rows(q, c, (enum mlc_ns_type)t, rows, NULL, "change",
+                                  "netsuite_backfill", NULL) != MLC_OK) {
                 json_decref(rows);
                 fprintf(stderr, "ml-connector backfill: Redis: enqueue failed\n");
                 goto out;

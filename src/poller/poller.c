@@ -77,12 +77,14 @@ static enum mlc_rc load_states(struct mlc_queue *q, struct mlc_redis *c, enum ml
     return rc;
 }
 
-enum mlc_rc poll_enqueue_all(struct mlc_queue *q, struct mlc_redis *c,
-                             const struct mlc_job_spec *specs, size_t n,
-                             enum mlc_enqueue_outcome *outs)
+/* Enqueues n jobs in rounds of at most 100 (the queue's limit per call), waiting while the
+ * backlog is full (up to ten minutes). outs[n] receives the outcomes. */
+static enum mlc_rc enqueue_all(struct mlc_queue *q, struct mlc_redis *c,
+                               const struct mlc_job_spec *specs, size_t n,
+                               enum mlc_enqueue_outcome *outs)
 {
     for (size_t off = 0; off < n;) {
-        size_t k = n - off > 100 ? 100 : n - off;
+        size_t k = n - off > MLC_QUEUE_MAX_BATCH ? MLC_QUEUE_MAX_BATCH : n - off;
         enum mlc_rc rc = MLC_OK;
         for (int tries = 0;; tries++) {
             rc = mlc_queue_enqueue_on(q, c, specs + off, k, outs + off);
@@ -97,10 +99,9 @@ enum mlc_rc poll_enqueue_all(struct mlc_queue *q, struct mlc_redis *c,
     return MLC_OK;
 }
 
-/* Enqueues up to 1000 jobs of one type in one round trip; waits while the backlog is full. */
-static enum mlc_rc enqueue(struct mlc_queue *q, struct mlc_redis *c, enum mlc_ns_type t,
-                           json_t *rows, const bool *want, const char *op, const char *source,
-                           size_t *added)
+enum mlc_rc poll_enqueue_rows(struct mlc_queue *q, struct mlc_redis *c, enum mlc_ns_type t,
+                              json_t *rows, const bool *want, const char *op, const char *source,
+                              size_t *added)
 {
     size_t n = json_array_size(rows);
     struct mlc_job_spec *specs = mlc_calloc(n + 1, sizeof *specs);
@@ -133,7 +134,7 @@ static enum mlc_rc enqueue(struct mlc_queue *q, struct mlc_redis *c, enum mlc_ns
             .data = datas[k]};
         k++;
     }
-    enum mlc_rc rc = poll_enqueue_all(q, c, specs, k, outs);
+    enum mlc_rc rc = enqueue_all(q, c, specs, k, outs);
     if (rc == MLC_OK && added)
         for (size_t i = 0; i < k; i++)
             *added += outs[i] == MLC_ENQ_ADDED || outs[i] == MLC_ENQ_COALESCED;
@@ -149,7 +150,8 @@ static enum mlc_rc enqueue(struct mlc_queue *q, struct mlc_redis *c, enum mlc_ns
 
 enum mlc_rc mlc_poll_once(struct mlc_ns_session *s, struct mlc_queue *q, struct mlc_redis *c,
                           enum mlc_ns_type t, int64_t now_ms, int64_t first_ms, int overlap_s,
-                          struct mlc_poll_stats *st, char *err, size_t errsz)
+                          mlc_poll_keep_fn keep, void *keep_ud, struct mlc_poll_stats *st,
+                          char *err, size_t errsz)
 {
     memset(st, 0, sizeof *st);
     char wkey[256];
@@ -170,6 +172,10 @@ enum mlc_rc mlc_poll_once(struct mlc_ns_session *s, struct mlc_queue *q, struct 
     for (;;) {
         json_t *rows = NULL, *states = NULL;
         bool more = false;
+        if (keep && !keep(keep_ud)) {
+            snprintf(err, errsz, "the poll stopped: the lease was lost or the service is stopping");
+            return MLC_ERR;
+        }
         if (mlc_ns_changes(s, t, since, 0, after, 1000, &rows, &more, NULL, &e) != MLC_OK) {
             snprintf(err, errsz, "%s", e.msg);
             return MLC_ERR;
@@ -194,7 +200,7 @@ enum mlc_rc mlc_poll_once(struct mlc_ns_session *s, struct mlc_queue *q, struct 
         }
         st->seen += n;
         size_t added = 0;
-        rc = enqueue(q, c, t, rows, want, "change", "netsuite_poller", &added);
+        rc = poll_enqueue_rows(q, c, t, rows, want, "change", "netsuite_poller", &added);
         st->enqueued += added;
         free(want);
         json_decref(states);
@@ -207,6 +213,10 @@ enum mlc_rc mlc_poll_once(struct mlc_ns_session *s, struct mlc_queue *q, struct 
             break;
     }
     json_t *dels = NULL;
+    if (keep && !keep(keep_ud)) {
+        snprintf(err, errsz, "the poll stopped: the lease was lost or the service is stopping");
+        return MLC_ERR;
+    }
     if (mlc_ns_deletions(s, t, since, &dels, &e) != MLC_OK) {
         snprintf(err, errsz, "deletions: %s", e.msg);
         return MLC_ERR;
@@ -217,7 +227,7 @@ enum mlc_rc mlc_poll_once(struct mlc_ns_session *s, struct mlc_queue *q, struct 
         for (size_t i = off; i < off + 1000 && i < json_array_size(dels); i++)
             json_array_append(chunk, json_array_get(dels, i));
         size_t added = 0;
-        rc = enqueue(q, c, t, chunk, NULL, "delete", "netsuite_poller", &added);
+        rc = poll_enqueue_rows(q, c, t, chunk, NULL, "delete", "netsuite_poller", &added);
         st->deleted += added;
         json_decref(chunk);
         if (rc != MLC_OK) {
@@ -232,6 +242,29 @@ enum mlc_rc mlc_poll_once(struct mlc_ns_session *s, struct mlc_queue *q, struct 
     snprintf(v, sizeof v, "%lld", (long long)(have && (int64_t)wm > now_ms ? (int64_t)wm : now_ms));
     const char *set[] = {"SET", wkey, v};
     return mlc_redis_exec(c, NULL, err, errsz, 3, set);
+}
+
+/* The lease kept through a cycle: renewed before each page, at most once a second. */
+struct keeper {
+    struct mlc_poller *p;
+    struct mlc_ns_session *s;
+    int64_t ttl_ms, renewed;
+};
+
+static bool keep_lease(void *ud)
+{
+    struct keeper *k = ud;
+    if (atomic_load(&k->p->stop))
+        return false;
+    if (mlc_mono_ms() - k->renewed < 1000)
+        return true;
+    struct mlc_redis *c = mlc_ns_session_redis(k->s);
+    bool held = false;
+    if (c)
+        mlc_lease_acquire(k->p->app->queue, c, "poller", k->p->owner, k->ttl_ms, &held);
+    if (held)
+        k->renewed = mlc_mono_ms();
+    return held;
 }
 
 static void *run(void *ud)
@@ -275,9 +308,10 @@ static void *run(void *ud)
                 struct mlc_poll_stats st;
                 int64_t t0 = mlc_mono_ms();
                 int64_t now = mlc_now_ms();
+                struct keeper kp = {p, s, ttl_ms, mlc_mono_ms()};
                 enum mlc_rc rc = mlc_poll_once(s, app->queue, c, (enum mlc_ns_type)t, now,
-                                               p->first_ms ? p->first_ms : now, p->overlap_s, &st,
-                                               err, sizeof err);
+                                               p->first_ms ? p->first_ms : now, p->overlap_s,
+                                               keep_lease, &kp, &st, err, sizeof err);
                 char l[48];
                 snprintf(l, sizeof l, "type=\"%s\"", mlc_ns_type_name((enum mlc_ns_type)t));
                 if (rc != MLC_OK) {

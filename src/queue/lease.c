@@ -45,38 +45,41 @@ static enum mlc_rc eval_int(struct mlc_redis *c, const char *script, const char 
     return rc;
 }
 
+/* Runs a script on the key <kind>:<name>; *yes (may be NULL): it answered 1. */
+static enum mlc_rc run(struct mlc_queue *q, struct mlc_redis *c, const char *script,
+                       const char *kind, const char *name, const char *a1, const char *a2,
+                       const char *a3, bool *yes)
+{
+    char key[256];
+    mlc_queue_key(q, key, sizeof key, "%s:%s", kind, name);
+    long long v = 0;
+    enum mlc_rc rc = eval_int(c, script, key, a1, a2, a3, &v);
+    if (yes)
+        *yes = rc == MLC_OK && v == 1;
+    return rc;
+}
+
 enum mlc_rc mlc_lease_acquire(struct mlc_queue *q, struct mlc_redis *c, const char *name,
                               const char *owner, int64_t ttl_ms, bool *held)
 {
-    char key[256], ttl[24];
-    mlc_queue_key(q, key, sizeof key, "lease:%s", name);
+    char ttl[24];
     snprintf(ttl, sizeof ttl, "%lld", (long long)(ttl_ms > 0 ? ttl_ms : 1));
-    long long v = 0;
-    enum mlc_rc rc = eval_int(c, lease_lua, key, owner, ttl, NULL, &v);
-    *held = rc == MLC_OK && v == 1;
-    return rc;
+    return run(q, c, lease_lua, "lease", name, owner, ttl, NULL, held);
 }
 
 enum mlc_rc mlc_lease_release(struct mlc_queue *q, struct mlc_redis *c, const char *name,
                               const char *owner)
 {
-    char key[256];
-    mlc_queue_key(q, key, sizeof key, "lease:%s", name);
-    long long v = 0;
-    return eval_int(c, unlease_lua, key, owner, NULL, NULL, &v);
+    return run(q, c, unlease_lua, "lease", name, owner, NULL, NULL, NULL);
 }
 
 enum mlc_rc mlc_sem_try_acquire(struct mlc_queue *q, struct mlc_redis *c, const char *name,
                                 long long cap, int64_t lease_ms, const char *holder, bool *got)
 {
-    char key[256], caps[24], ttl[24];
-    mlc_queue_key(q, key, sizeof key, "sem:%s", name);
+    char caps[24], ttl[24];
     snprintf(caps, sizeof caps, "%lld", cap);
     snprintf(ttl, sizeof ttl, "%lld", (long long)(lease_ms > 0 ? lease_ms : 1));
-    long long v = 0;
-    enum mlc_rc rc = eval_int(c, sem_lua, key, caps, ttl, holder, &v);
-    *got = rc == MLC_OK && v == 1;
-    return rc;
+    return run(q, c, sem_lua, "sem", name, caps, ttl, holder, got);
 }
 
 enum mlc_rc mlc_sem_release(struct mlc_queue *q, struct mlc_redis *c, const char *name,

@@ -132,10 +132,10 @@ static int summary(struct tool *t, int64_t t0)
     unsigned long long recs = atomic_load(&t->records), calls = atomic_load(&t->calls);
     print(json_pack("{s:b, s:I, s:I, s:I, s:f, s:f, s:f, s:s, s:I}", "ok",
                     atomic_load(&t->errors) == 0, "records", (json_int_t)recs, "lines",
-                    (json_int_t)atomic_load(&t->lines), "calls", (json_int_t)calls, "seconds",
-                    secs, "recordsPerSecond", recs / (secs > 0 ? secs : 1), "callsPer1000",
-                    recs ? 1000.0 * (double)calls / (double)recs : 0.0, "lastError",
-                    t->last_error, "errors", (json_int_t)atomic_load(&t->errors)));
+                    (json_int_t)atomic_load(&t->lines), "calls", (json_int_t)calls, "seconds", secs,
+                    "recordsPerSecond", recs / (secs > 0 ? secs : 1), "callsPer1000",
+                    recs ? 1000.0 * (double)calls / (double)recs : 0.0, "lastError", t->last_error,
+                    "errors", (json_int_t)atomic_load(&t->errors)));
     return atomic_load(&t->errors) ? 1 : 0;
 }
 

@@ -161,11 +161,9 @@ static void test_assertion_es256(void **state)
  *                                   hashlib.sha256).digest()).decode()
  *
  * The URL carries the query as urllib.parse.urlencode(query, quote_via=urllib.parse.quote). */
-static void test_tba_signature_python(void **state)
+/* The Authorization header of a POST to url with the credentials of the Python computation. */
+static char *tba_header(const char *url)
 {
-    (void)state;
-    const char *url = "https://1234567-sb1.suitetalk.api.netsuite.com/services/rest/query/v1/"
-                      "suiteql?limit=1000&offset=2000&q%20x=a%2Bb%20c~%2A%C3%A9%21";
     char *h = NULL;
     assert_int_equal(mlc_ns_tba_header("POST", url, "1234567_SB1",
                                        "ck-\xc3\x84"
@@ -173,6 +171,15 @@ static void test_tba_signature_python(void **state)
                                        "cs secret&/=", "tok~id", "ts*secret%", "n0nce-6chars",
                                        1767225600, &h),
                      MLC_OK);
+    return h;
+}
+
+static void test_tba_signature_python(void **state)
+{
+    (void)state;
+    const char *url = "https://1234567-sb1.suitetalk.api.netsuite.com/services/rest/query/v1/"
+                      "suiteql?limit=1000&offset=2000&q%20x=a%2Bb%20c~%2A%C3%A9%21";
+    char *h = tba_header(url);
     assert_non_null(
         strstr(h, "oauth_signature=\"MTOivkLfdAJpW0kHwgcdizzlITlkMGJcLbhLLhp2v1I%3D\""));
     /* realm in the account's original form, not the host form */
@@ -183,12 +190,7 @@ static void test_tba_signature_python(void **state)
     /* the same request with another query value signs differently */
     const char *url2 = "https://1234567-sb1.suitetalk.api.netsuite.com/services/rest/query/v1/"
                        "suiteql?limit=1000&offset=3000&q%20x=a%2Bb%20c~%2A%C3%A9%21";
-    assert_int_equal(mlc_ns_tba_header("POST", url2, "1234567_SB1",
-                                       "ck-\xc3\x84"
-                                       "1",
-                                       "cs secret&/=", "tok~id", "ts*secret%", "n0nce-6chars",
-                                       1767225600, &h),
-                     MLC_OK);
+    h = tba_header(url2);
     assert_null(strstr(h, "MTOivkLfdAJpW0kHwgcdizzlITlkMGJcLbhLLhp2v1I"));
     free(h);
 }
