@@ -164,6 +164,9 @@ static int cmd_serve(int argc, char **argv)
         .max_connections = (unsigned)mlc_config_int(&app.cfg, MLC_CFG_MAX_CONNECTIONS),
         .max_connections_per_ip = (unsigned)mlc_config_int(&app.cfg, MLC_CFG_MAX_CONNECTIONS_PER_IP),
         .connection_timeout_s = (unsigned)mlc_config_int(&app.cfg, MLC_CFG_CONNECTION_TIMEOUT_S),
+        /* Webhook headers are small and bodies go to our own buffer: 16 KiB per connection
+         * (libmicrohttpd clears it for every request on a kept-alive connection). */
+        .connection_memory = 16 * 1024,
         .access_log = mlc_config_bool(&app.cfg, MLC_CFG_ACCESS_LOG),
         .metrics = app.metrics,
         .metrics_prefix = "mlc_http",

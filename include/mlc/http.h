@@ -33,6 +33,7 @@ struct mlc_http_options {
     unsigned max_connections;
     unsigned max_connections_per_ip; /* 0 = off */
     unsigned connection_timeout_s;
+    size_t connection_memory;      /* per-connection buffer (headers, reads); 0 = 64 KiB */
     bool access_log;
     const char *tls_cert_pem;      /* NULL for plain HTTP */
     const char *tls_key_pem;

@@ -71,9 +71,13 @@ struct mlc_job_spec {
 };
 enum mlc_enqueue_outcome { MLC_ENQ_ADDED, MLC_ENQ_COALESCED, MLC_ENQ_DUPLICATE };
 
-/* Enqueues n jobs atomically in one round trip, on a pooled connection. outcomes[n] receives
- * what happened to each. MLC_EUNAVAIL: Redis unreachable (nothing enqueued); MLC_ENOMEM: the
- * backlog limit is reached (nothing enqueued). */
+/* Jobs one enqueue call may carry (a webhook request's events, a poller chunk). */
+#define MLC_QUEUE_MAX_BATCH 100
+
+/* Enqueues n (<= MLC_QUEUE_MAX_BATCH) jobs atomically, on a pooled connection; concurrent
+ * callers share round trips (group commit). outcomes[n] receives what happened to each.
+ * MLC_EUNAVAIL: Redis unreachable (nothing enqueued); MLC_ENOMEM: the backlog limit is reached
+ * (nothing enqueued). */
 enum mlc_rc mlc_queue_enqueue(struct mlc_queue *q, const struct mlc_job_spec *jobs, size_t n,
                               enum mlc_enqueue_outcome *outcomes);
 /* The same on a caller-owned connection (CLI tools, workers). */

@@ -266,7 +266,7 @@ enum mlc_rc mlc_http_server_start(const struct mlc_http_options *opt, const stru
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
                                        (intptr_t)(unsigned int)opt->connection_timeout_s, NULL};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                                       (intptr_t)(size_t)(64 * 1024), NULL};
+                                       (intptr_t)(opt->connection_memory ? opt->connection_memory : 64 * 1024), NULL};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTENING_ADDRESS_REUSE, (intptr_t)1u, NULL};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};

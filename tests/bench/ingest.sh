@@ -291,7 +291,7 @@ run_round() {
     "MLC_NETSUITE_WEBHOOK_SECRETS=$SECRET"
     MLC_NETSUITE_ALLOWED_CIDRS=127.0.0.0/8
     MLC_DATAVERSE_WEBHOOK_KEYS=bench-dataverse-key
-    MLC_WORKERS=1
+    MLC_WORKERS=0
     MLC_BULK_WORKER_SHARE=0
     "MLC_ACCESS_LOG=$ACCESS_LOG"
     "MLC_LOG_LEVEL=$([ "$ACCESS_LOG" = off ] && echo warn || echo info)"
@@ -405,9 +405,9 @@ echo "  binary:      $BIN ($(cd "$repo" && git rev-parse --short HEAD 2>/dev/nul
 echo "  machine:     $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo); load average $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine makes figures noisy)"
 echo "  load:        wrk $(wrk --version 2>&1 | head -n1 | awk '{ print $2 }'), $WRK_THREADS threads, $CONNS connections, ${DURATION} s per run, latency distribution; every request a unique eventId and recordId"
 if [ "$ACCESS_LOG" = off ]; then
-  echo "  service:     MLC_HTTP_THREADS=${HTTP_THREADS:-default}, MLC_WORKERS=1, MLC_BULK_WORKER_SHARE=0; access log OFF (MLC_ACCESS_LOG=off, MLC_LOG_LEVEL=warn)"
+  echo "  service:     MLC_HTTP_THREADS=${HTTP_THREADS:-default}, MLC_WORKERS=0 (ingest only), MLC_BULK_WORKER_SHARE=0; access log OFF (MLC_ACCESS_LOG=off, MLC_LOG_LEVEL=warn)"
 else
-  echo "  service:     MLC_HTTP_THREADS=${HTTP_THREADS:-default}, MLC_WORKERS=1, MLC_BULK_WORKER_SHARE=0; access log ON (MLC_ACCESS_LOG=$ACCESS_LOG, MLC_LOG_LEVEL=info, to a file)"
+  echo "  service:     MLC_HTTP_THREADS=${HTTP_THREADS:-default}, MLC_WORKERS=0 (ingest only), MLC_BULK_WORKER_SHARE=0; access log ON (MLC_ACCESS_LOG=$ACCESS_LOG, MLC_LOG_LEVEL=info, to a file)"
 fi
 echo "               live lane paused (SET ${PREFIX}q:paused:live) so the worker stays idle: a pure ingest measurement"
 echo "  redis:       $(redis-server --version | awk '{ print $3 }'), appendonly yes, RDB snapshots off, maxmemory-policy noeviction, data in $work ($(stat -f -c %T "$work"))"

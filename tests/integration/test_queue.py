@@ -239,6 +239,26 @@ def test_no_handler():
     check(rc == 0 and out.startswith("ml-connector "), "`ml-connector version` prints it", out)
 
 
+def test_ingest_only_replica():
+    """MLC_WORKERS=0: webhooks are accepted into Redis and no job runs; a replica with workers
+    on the same prefix runs them"""
+    svc = Service("ingestonly", env={"MLC_WORKERS": "0"})
+    services.append(svc)
+    svc.start()
+    check(svc.get("/readyz").status == 200, "an ingest-only replica is ready")
+    evs = [ns_event() for _ in range(3)]
+    check(svc.post_ns({"events": evs}).status == 202, "3 events -> 202")
+    time.sleep(1.5)
+    check_eq(svc.stream_stats()[0], 3, "the 3 entries wait in the stream")
+    check(not svc.executions() and not svc.pending(), "no job was run or even read")
+    check(svc.stop() == 0, "SIGTERM -> exit 0")
+    svc.env["MLC_WORKERS"] = "2"
+    svc.start()
+    wait_until(lambda: all(svc.effects().get(e["eventId"]) for e in evs) and svc.idle(),
+               "a replica with workers to run the 3 jobs")
+    check(all(svc.executions().get(e["eventId"]) == 1 for e in evs), "each ran exactly once")
+
+
 def test_logs():
     """clean logs"""
     for svc in services:
@@ -248,4 +268,4 @@ def test_logs():
 
 if __name__ == "__main__":
     run(test_retry_backoff_dlq, test_breaker, test_max_deliveries, test_long_job_not_reclaimed,
-        test_no_handler, test_logs)
+        test_no_handler, test_ingest_only_replica, test_logs)

@@ -256,7 +256,7 @@ def test_startup_checks():
     services.append(svc4)
     for var, value, why in (("MLC_NETSUITE_WEBHOOK_SECRETS", None, "required"),
                             ("MLC_NETSUITE_ALLOWED_CIDRS", "10.0.0.0/33", None),
-                            ("MLC_WORKERS", "0", "out of range"),
+                            ("MLC_WORKERS", "257", "out of range"),
                             ("MLC_REDIS_URL", "http://x", "redis://")):
         saved = dict(svc4.env)
         if value is None:

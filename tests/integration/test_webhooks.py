@@ -314,6 +314,50 @@ def test_dedupe_and_batches():
     wait_until(lambda: svc.idle(), "the queue to drain")
 
 
+def test_concurrent_requests():
+    """concurrent requests share Redis round trips, yet each gets its own exact outcome"""
+    import threading
+    svc.set_mode("ok")
+    wait_until(lambda: svc.idle(), "the queue to drain")
+    # 16 senders, 12 requests each of 5 events; every event is also sent by a second sender at
+    # the same time, so duplicates race with their originals across requests.
+    shared = [[ns_event(record_type="contact") for _ in range(5)] for _ in range(96)]
+    plan = [[] for _ in range(16)]
+    for i, batch in enumerate(shared):
+        plan[i % 16].append(batch)
+        plan[(i + 1) % 16].append(batch)
+    results, errors = [], []
+
+    def sender(batches):
+        for b in batches:
+            try:
+                r = svc.post_ns({"events": b})
+                results.append((r.status, r.json()))
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(repr(e))
+
+    _, added0 = svc.stream_stats()
+    threads = [threading.Thread(target=sender, args=(p,)) for p in plan]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    check(not errors, "no request failed", errors[:3])
+    check(all(st == 202 for st, _ in results) and len(results) == 192,
+          "192 concurrent requests -> 202 each", [r for r in results if r[0] != 202][:3])
+    check(all(b["accepted"] + b["duplicates"] == 5 for _, b in results),
+          "each answer counts its own 5 events", results[:3])
+    check_eq(sum(b["accepted"] for _, b in results), 480,
+             "each of the 480 events accepted exactly once across all answers")
+    check_eq(sum(b["duplicates"] for _, b in results), 480, "each second delivery a duplicate")
+    check_eq(svc.stream_stats()[1], added0 + 480, "480 stream entries added")
+    events = [e["eventId"] for b in shared for e in b]
+    wait_until(lambda: all(svc.effects().get(e) for e in events), "the 480 jobs to run")
+    wait_until(lambda: svc.idle(), "the queue to drain")
+    ex = svc.executions()
+    check(all(ex.get(e) == 1 for e in events), "each event ran exactly once")
+
+
 def test_metrics():
     """/metrics exposes every family"""
     m = svc.metrics()
@@ -391,4 +435,5 @@ def test_logs():
 
 if __name__ == "__main__":
     run(setup, test_netsuite_valid, test_dataverse_valid, test_netsuite_errors,
-        test_dataverse_errors, test_dedupe_and_batches, test_metrics, test_logs)
+        test_dataverse_errors, test_dedupe_and_batches, test_concurrent_requests, test_metrics,
+        test_logs)
