@@ -1,4 +1,5 @@
-/* The sandbox's emulated Dataverse + Entra ID, as `ml-connector sandbox` starts it (src/sandbox/dataverse/). */
+/* The sandbox's emulated Dataverse + Entra ID, as `ml-connector sandbox` starts it
+ * (src/sandbox/dataverse/). */
 #ifndef MLC_SANDBOX_DATAVERSE_H
 #define MLC_SANDBOX_DATAVERSE_H
 
@@ -8,17 +9,17 @@
 struct mlc_dv_running;
 
 struct mlc_dv_launch {
-    long port;                  /* 0: any free port */
+    long port; /* 0: any free port */
     const char *listen_host, *public_host;
     unsigned threads;
     const char *tls_cert_pem, *tls_key_pem; /* NULL: plain HTTP */
-    const char *creds_dir;      /* the credentials folder (exists) */
-    const char *org_name;       /* NULL: "sandbox" */
-    bool provisioned;           /* --schema provisioned: our columns, keys and webhook exist */
+    const char *creds_dir;                  /* the credentials folder (exists) */
+    const char *org_name;                   /* NULL: "sandbox" */
+    bool provisioned;              /* --schema provisioned: our columns, keys and webhook exist */
     const char *entra_certificate; /* a certificate made elsewhere, also accepted (may be NULL) */
-    const char *admin_token;    /* NULL: /_sandbox/ open */
-    const char *webhook_ca_file; /* CA bundle for https:// webhook targets (may be NULL) */
-    json_t *settings_json;      /* borrowed: {"--flag": "value"} switches from the command line */
+    const char *admin_token;       /* NULL: /_sandbox/ open */
+    const char *webhook_ca_file;   /* CA bundle for https:// webhook targets (may be NULL) */
+    json_t *settings_json; /* borrowed: {"--flag": "value"} switches from the command line */
     uint64_t seed;
     json_t *ns_customers, *ns_reps, *ns_items, *ns_contacts; /* borrowed: NetSuite's records */
 };

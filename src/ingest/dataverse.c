@@ -1,6 +1,7 @@
 /* POST /v1/webhooks/dataverse: WebhookKey/header/query auth, RemoteExecutionContext, enqueue. */
 #include "internal.h"
 #include "mlc/crypto.h"
+#include "mlc/guid.h"
 #include "mlc/log.h"
 #include "mlc/queue.h"
 
@@ -24,17 +25,7 @@ static bool in_list(const char *s, const char *const *list, size_t n)
 
 static bool is_guid(const char *s)
 {
-    if (strlen(s) != 36)
-        return false;
-    for (int i = 0; i < 36; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-')
-                return false;
-        } else if (!isxdigit((unsigned char)s[i])) {
-            return false;
-        }
-    }
-    return true;
+    return mlc_guid_valid(s, strlen(s));
 }
 
 enum mlc_rc mlc_dv_parse_date(const char *s, int64_t *unix_ms)

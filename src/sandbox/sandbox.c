@@ -4,6 +4,7 @@
 #include "mlc/http.h"
 #include "mlc/log.h"
 #include "mlc/sandbox_dataverse.h"
+#include "sandbox/common.h"
 #include "netsuite/internal.h"
 
 #include <errno.h>
@@ -237,24 +238,6 @@ static bool timezone_ok(const char *tz)
 
 /* ---- files in the credentials folder ---- */
 
-static char *read_path(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    struct mlc_buf b;
-    mlc_buf_init(&b, 1u << 20);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (mlc_buf_append(&b, chunk, n) != MLC_OK)
-            break;
-    fclose(f);
-    char *out = mlc_strdup(b.data ? b.data : "");
-    mlc_buf_free(&b);
-    return out;
-}
-
 /* dir/prefix+name into out; false when it does not fit. */
 static bool join_path(char *out, size_t sz, const char *dir, const char *prefix, const char *name,
                       const char *suffix)
@@ -268,7 +251,7 @@ static char *read_file(const char *dir, const char *name)
     char path[PATH_MAX];
     if (!join_path(path, sizeof path, dir, "", name, ""))
         return NULL;
-    return read_path(path);
+    return mlc_sbx_read_file(path);
 }
 
 static bool write_file(const char *dir, const char *name, const char *content, bool secret)
@@ -448,7 +431,7 @@ static int make_credentials(const struct opts *o, struct creds *c, struct ns_san
     }
     s->nkeys = 1;
     for (size_t k = 0; k < o->next_keys; k++) {
-        char *pem = read_path(o->ext_key[k]);
+        char *pem = mlc_sbx_read_file(o->ext_key[k]);
         char *pub = NULL;
         if (!pem || mlc_x509_public_key(pem, &pub, err, sizeof err) != MLC_OK) {
             free(pem);

@@ -1,4 +1,6 @@
-/* /_sandbox/dataverse/...: switches, inspection (rows, counts, duplicates by key, calls, concurrency, throttling, webhooks), CRM-side edits, deletes and merges, token revocation, keys sent back to Pending. */
+/* /_sandbox/dataverse/...: switches, inspection (rows, counts, duplicates by key, calls,
+ * concurrency, throttling, webhooks), CRM-side edits, deletes and merges, token revocation, keys
+ * sent back to Pending. */
 #include "internal.h"
 #include "mlc/crypto.h"
 
@@ -11,9 +13,8 @@
 
 static json_t *stats(struct dv_sandbox *s)
 {
-    static const char *const names[DV_OUT__COUNT] = {"ok", "unauthorized", "clientError",
-                                                     "throttled", "fault429", "fault5xx",
-                                                     "faultDrop"};
+    static const char *const names[DV_OUT__COUNT] = {
+        "ok", "unauthorized", "clientError", "throttled", "fault429", "fault5xx", "faultDrop"};
     json_t *o = json_object();
     for (int i = 0; i < DV_OUT__COUNT; i++)
         json_object_set_new(o, names[i], json_integer((json_int_t)atomic_load(&s->outcomes[i])));
@@ -25,11 +26,11 @@ static json_t *stats(struct dv_sandbox *s)
 }
 
 /* A CRM user's change: the same write path as the Web API, as another user. */
-static void crm_write(struct dv_sandbox *s, struct mlc_request *r, struct dv_tab *t,
-                      const char *id, json_t *body)
+static void crm_write(struct dv_sandbox *s, struct mlc_request *r, struct dv_tab *t, const char *id,
+                      json_t *body)
 {
-    struct dv_ctx c = {.s = s, .st = dv_settings_get(s), .user_id = s->admin_user_id,
-                       .in_changeset = true};
+    struct dv_ctx c = {
+        .s = s, .st = dv_settings_get(s), .user_id = s->admin_user_id, .in_changeset = true};
     struct dv_resp p;
     dv_resp_init(&p);
     pthread_mutex_lock(&s->mu);
@@ -59,8 +60,8 @@ static void merge(struct dv_sandbox *s, struct mlc_request *r, struct dv_tab *t,
         mlc_reply_json(r, 400, json_pack("{s:s}", "error", "merge needs target and subordinate"));
         return;
     }
-    struct dv_ctx c = {.s = s, .st = dv_settings_get(s), .user_id = s->admin_user_id,
-                       .in_changeset = true};
+    struct dv_ctx c = {
+        .s = s, .st = dv_settings_get(s), .user_id = s->admin_user_id, .in_changeset = true};
     struct dv_resp p;
     dv_resp_init(&p);
     pthread_mutex_lock(&s->mu);
@@ -110,8 +111,8 @@ void dv_admin_handle(struct mlc_request *r, void *ud)
     }
     const char *path = mlc_request_path(r), *m = mlc_request_method(r);
     if (strncmp(path, PREFIX, strlen(PREFIX)) != 0) {
-        mlc_reply_json(r, 404, json_pack("{s:s}", "error", "the Dataverse admin API is under "
-                                                           PREFIX));
+        mlc_reply_json(r, 404,
+                       json_pack("{s:s}", "error", "the Dataverse admin API is under " PREFIX));
         return;
     }
     const char *res = path + strlen(PREFIX);
@@ -193,9 +194,9 @@ void dv_admin_handle(struct mlc_request *r, void *ud)
     } else if (strcmp(seg[0], "identity") == 0) {
         mlc_reply_json(r, 200,
                        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "tenantId", s->tenant_id,
-                                 "clientId", s->client_id, "organizationId", s->org_id,
-                                 "appUserId", s->app_user_id, "crmUserId", s->admin_user_id,
-                                 "url", s->base_url));
+                                 "clientId", s->client_id, "organizationId", s->org_id, "appUserId",
+                                 s->app_user_id, "crmUserId", s->admin_user_id, "url",
+                                 s->base_url));
     } else {
         mlc_reply_json(r, 404,
                        json_pack("{s:s}", "error",

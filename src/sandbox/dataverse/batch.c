@@ -1,4 +1,5 @@
-/* $batch: the multipart/mixed parser (CRLF, nested change sets), change sets run atomically with $n references, continue-on-error, and the multipart answer. */
+/* $batch: the multipart/mixed parser (CRLF, nested change sets), change sets run atomically with $n
+ * references, continue-on-error, and the multipart answer. */
 #include "internal.h"
 
 #include <ctype.h>
@@ -102,8 +103,9 @@ enum mlc_rc dv_multipart_split(const char *body, size_t len, const char *boundar
     else if ((p = find(body, len, inner, (size_t)il)))
         p += 2;
     else {
-        snprintf(err, errsz, "The batch body has no '%s' delimiter line (CRLF line ends are "
-                             "required).",
+        snprintf(err, errsz,
+                 "The batch body has no '%s' delimiter line (CRLF line ends are "
+                 "required).",
                  delim);
         return MLC_EINVAL;
     }
@@ -263,8 +265,9 @@ static const char *reason(unsigned st)
 static void write_part(struct mlc_buf *b, const char *delim, const char *content_id,
                        struct dv_resp *r)
 {
-    mlc_buf_printf(b, "--%s\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: "
-                      "binary\r\n",
+    mlc_buf_printf(b,
+                   "--%s\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: "
+                   "binary\r\n",
                    delim);
     if (content_id && *content_id)
         mlc_buf_printf(b, "Content-ID: %s\r\n", content_id);
@@ -313,24 +316,27 @@ static bool run_changeset(struct dv_ctx *c, struct dv_part *cs, struct mlc_buf *
     for (size_t i = 0; i < ns && ok; i++, done++) {
         dv_resp_init(&rs[i]);
         struct dv_req q;
+        bool post = false;
         if (dv_http_part_parse(sub[i].body, sub[i].body_len, &q, err, sizeof err) != MLC_OK) {
             dv_resp_error(&rs[i], 400, "0x0", "%s", err);
         } else if (strcmp(q.method, "GET") == 0) {
             dv_resp_error(&rs[i], 400, "0x0",
                           "A change set holds writes only: GET must be outside change sets.");
         } else {
+            post = strcmp(q.method, "POST") == 0;
             dv_webapi_exec(c, &q, &rs[i]);
         }
         dv_req_free(&q);
         if (rs[i].status >= 400) {
             ok = false;
-        } else if (sub[i].content_id[0]) {
+        } else if (sub[i].content_id[0] && (post || !c->st.changeset_ref_upsert_refuse)) {
+            /* $n is documented for rows the change set created (POST); for a row an upsert
+             * wrote it is unconfirmed: the changesetRefUpsert switch */
             for (size_t h = 0; h < rs[i].nh; h++)
                 if (strcasecmp(rs[i].hname[h], "OData-EntityId") == 0) {
                     const char *u = strstr(rs[i].hval[h], "/api/data/v9.2/");
                     if (u)
-                        json_object_set_new(c->content_ids, sub[i].content_id,
-                                            json_string(u + 14));
+                        json_object_set_new(c->content_ids, sub[i].content_id, json_string(u + 14));
                 }
         }
     }
@@ -377,8 +383,8 @@ void dv_batch_exec(struct dv_ctx *c, const struct dv_req *q, struct dv_resp *p)
     }
     struct dv_part *parts = NULL;
     size_t n = 0;
-    if (dv_multipart_split(q->body ? q->body : "", q->body_len, bnd, &parts, &n, err,
-                           sizeof err) != MLC_OK) {
+    if (dv_multipart_split(q->body ? q->body : "", q->body_len, bnd, &parts, &n, err, sizeof err) !=
+        MLC_OK) {
         dv_resp_error(p, 400, "0x0", "The batch request is malformed: %s", err);
         return;
     }

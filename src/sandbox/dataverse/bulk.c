@@ -1,4 +1,5 @@
-/* CreateMultiple, UpdateMultiple, UpsertMultiple: all-or-nothing, key columns refused in an upsert target, per-table support switched and reported through sdkmessagefilters. */
+/* CreateMultiple, UpdateMultiple, UpsertMultiple: all-or-nothing, key columns refused in an upsert
+ * target, per-table support switched and reported through sdkmessagefilters. */
 #include "internal.h"
 
 #include <stdio.h>
@@ -31,8 +32,8 @@ void dv_bulk_refresh_filters(struct dv_sandbox *s, const struct dv_settings *st)
     if (!f || !m)
         return;
     json_object_clear(f->rows);
-    static const char *const msgs[] = {"Create", "Update", "Delete", "Merge", "CreateMultiple",
-                                       "UpdateMultiple"};
+    static const char *const msgs[] = {"Create", "Update",         "Delete",
+                                       "Merge",  "CreateMultiple", "UpdateMultiple"};
     for (size_t i = 0; i < sizeof msgs / sizeof msgs[0]; i++) {
         char mid[37], key[96];
         snprintf(key, sizeof key, "sdkmessage:%s", msgs[i]);
@@ -48,10 +49,10 @@ void dv_bulk_refresh_filters(struct dv_sandbox *s, const struct dv_settings *st)
             dv_guid_from(key, fid);
             json_object_set_new(f->rows, fid,
                                 json_pack("{s:s, s:s, s:s, s:s, s:b, s:I}", "sdkmessagefilterid",
-                                          fid, "_sdkmessageid_value", mid,
-                                          "primaryobjecttypecode", tb, "secondaryobjecttypecode",
-                                          "none", "iscustomprocessingstepallowed", 1,
-                                          "versionnumber", (json_int_t)1));
+                                          fid, "_sdkmessageid_value", mid, "primaryobjecttypecode",
+                                          tb, "secondaryobjecttypecode", "none",
+                                          "iscustomprocessingstepallowed", 1, "versionnumber",
+                                          (json_int_t)1));
         }
     }
 }
@@ -115,8 +116,8 @@ void dv_bulk_exec(struct dv_ctx *c, struct dv_tab *t, const char *message, const
         json_t *tg = json_array_get(targets, i);
         const char *type = json_string_value(json_object_get(tg, "@odata.type"));
         if (!json_is_object(tg) || !type || strcmp(type, want_type) != 0) {
-            dv_resp_error(p, 400, "0x80040203",
-                          "Every target needs \"@odata.type\": \"%s\".", want_type);
+            dv_resp_error(p, 400, "0x80040203", "Every target needs \"@odata.type\": \"%s\".",
+                          want_type);
             ok = false;
             break;
         }

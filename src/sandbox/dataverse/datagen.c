@@ -1,4 +1,6 @@
-/* The organization's starting data, from the seed and NetSuite's generated records: currencies, price lists, units, products (some SKUs missing), users (some matching sales reps), teams, and hand-made CRM accounts and contacts. */
+/* The organization's starting data, from the seed and NetSuite's generated records: currencies,
+ * price lists, units, products (some SKUs missing), users (some matching sales reps), teams, and
+ * hand-made CRM accounts and contacts. */
 #include "internal.h"
 
 #include <ctype.h>
@@ -83,9 +85,8 @@ static void reference(struct gen *g, char cur[4][37], char pl[4][37], char units
         gid(g, "currency", i, cur[i]);
         add(g, "transactioncurrency", cur[i],
             json_pack("{s:s, s:s, s:s, s:f, s:i}", "currencyname", currencies[i].name,
-                      "isocurrencycode", currencies[i].code, "currencysymbol",
-                      currencies[i].symbol, "exchangerate", currencies[i].rate,
-                      "currencyprecision", 2));
+                      "isocurrencycode", currencies[i].code, "currencysymbol", currencies[i].symbol,
+                      "exchangerate", currencies[i].rate, "currencyprecision", 2));
         char name[64];
         snprintf(name, sizeof name, "%s Price List", currencies[i].code);
         gid(g, "pricelevel", i, pl[i]);
@@ -128,8 +129,8 @@ static void users_and_teams(struct gen *g, json_t *reps)
         snprintf(full, sizeof full, "%s %s", fn, ln);
         gid(g, "systemuser", (long)i, id);
         add(g, "systemuser", id,
-            json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:i, s:s}", "fullname", full, "firstname",
-                      fn, "lastname", ln, "internalemailaddress", mail, "domainname", mail,
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:i, s:s}", "fullname", full, "firstname", fn,
+                      "lastname", ln, "internalemailaddress", mail, "domainname", mail,
                       "isdisabled", 0, "accessmode", 0, "_businessunitid_value",
                       g->s->business_unit_id));
     }
@@ -154,9 +155,9 @@ static void products(struct gen *g, json_t *items, char pl[4][37], char units[3]
         const char *sku = json_string_value(json_object_get(it, "itemid"));
         const char *name = json_string_value(json_object_get(it, "displayname"));
         const char *type = json_string_value(json_object_get(it, "itemtype"));
-        if (!sku || !name || (type && (strcmp(type, "Discount") == 0 ||
-                                       strcmp(type, "ShipItem") == 0 ||
-                                       strcmp(type, "TaxItem") == 0)))
+        if (!sku || !name ||
+            (type && (strcmp(type, "Discount") == 0 || strcmp(type, "ShipItem") == 0 ||
+                      strcmp(type, "TaxItem") == 0)))
             continue;
         if (i % 7 == 3)
             continue; /* some NetSuite SKUs are not in the CRM catalogue */
@@ -172,8 +173,8 @@ static void products(struct gen *g, json_t *items, char pl[4][37], char units[3]
             char pid[37];
             gid(g, "productpricelevel", (long)(i * 4 + (size_t)c), pid);
             add(g, "productpricelevel", pid,
-                json_pack("{s:s, s:s, s:s, s:f}", "_pricelevelid_value", pl[c],
-                          "_productid_value", id, "_uomid_value", units[0], "amount",
+                json_pack("{s:s, s:s, s:s, s:f}", "_pricelevelid_value", pl[c], "_productid_value",
+                          id, "_uomid_value", units[0], "amount",
                           (double)(10 + (long)(i % 40) * 5) * currencies[c].rate));
         }
         n++;
@@ -319,9 +320,9 @@ static void webhook_registration(struct gen *g)
             gid(g, "step", n++, sid);
             snprintf(name, sizeof name, "ml-connector: %s of %s", msgs[m], tables[t]);
             add(g, "sdkmessageprocessingstep", sid,
-                json_pack("{s:s, s:i, s:i, s:i, s:i, s:b, s:s, s:s, s:s}", "name", name, "mode",
-                          1, "stage", 40, "rank", 1, "supporteddeployment", 0, "asyncautodelete",
-                          0, "_sdkmessageid_value", mid, "_sdkmessagefilterid_value", fid,
+                json_pack("{s:s, s:i, s:i, s:i, s:i, s:b, s:s, s:s, s:s}", "name", name, "mode", 1,
+                          "stage", 40, "rank", 1, "supporteddeployment", 0, "asyncautodelete", 0,
+                          "_sdkmessageid_value", mid, "_sdkmessagefilterid_value", fid,
                           "_eventhandler_value", eid));
         }
 }

@@ -1,4 +1,5 @@
-/* Faults on Web API calls: added latency, random 429s and 5xxs, and calls whose answer never comes in time. */
+/* Faults on Web API calls: added latency, random 429s and 5xxs, and calls whose answer never comes
+ * in time. */
 #include "internal.h"
 
 bool dv_faults_apply(struct dv_sandbox *s, const struct dv_settings *st, struct dv_resp *p)

@@ -1,4 +1,5 @@
-/* OData $filter: a recursive-descent parser (eq ne gt ge lt le, and or not, in, contains/startswith/endswith) and its evaluation on rows. */
+/* OData $filter: a recursive-descent parser (eq ne gt ge lt le, and or not, in,
+ * contains/startswith/endswith) and its evaluation on rows. */
 #include "internal.h"
 
 #include <ctype.h>
@@ -38,8 +39,7 @@ static void fail(struct parser *p, const char *what)
     if (p->failed)
         return;
     p->failed = true;
-    snprintf(p->err, p->errsz, "Syntax error: %s at position %zu in '%.200s'.", what, p->pos,
-             p->s);
+    snprintf(p->err, p->errsz, "Syntax error: %s at position %zu in '%.200s'.", what, p->pos, p->s);
 }
 
 static void skip_ws(struct parser *p)
@@ -58,9 +58,8 @@ static size_t word(struct parser *p, char *out, size_t sz)
 {
     skip_ws(p);
     size_t st = p->pos;
-    while (p->pos < p->len &&
-           (is_ident_char(p->s[p->pos]) || p->s[p->pos] == '-' || p->s[p->pos] == ':' ||
-            p->s[p->pos] == '+'))
+    while (p->pos < p->len && (is_ident_char(p->s[p->pos]) || p->s[p->pos] == '-' ||
+                               p->s[p->pos] == ':' || p->s[p->pos] == '+'))
         p->pos++;
     size_t n = p->pos - st;
     if (n >= sz) {
@@ -188,8 +187,8 @@ static bool read_path(struct parser *p, char **out)
     skip_ws(p);
     at = p->pos;
     size_t st = p->pos;
-    while (p->pos < p->len && (isalnum((unsigned char)p->s[p->pos]) || p->s[p->pos] == '_' ||
-                               p->s[p->pos] == '/'))
+    while (p->pos < p->len &&
+           (isalnum((unsigned char)p->s[p->pos]) || p->s[p->pos] == '_' || p->s[p->pos] == '/'))
         p->pos++;
     size_t n = p->pos - st;
     if (n == 0 || n >= sizeof w || !(isalpha((unsigned char)p->s[st]) || p->s[st] == '_') ||

@@ -1,4 +1,5 @@
-/* Internal to the sandbox's Dataverse + Entra: shared state, switches, and the functions the files share. */
+/* Internal to the sandbox's Dataverse + Entra: shared state, switches, and the functions the files
+ * share. */
 #ifndef MLC_SANDBOX_DATAVERSE_INTERNAL_H
 #define MLC_SANDBOX_DATAVERSE_INTERNAL_H
 
@@ -11,29 +12,31 @@
 
 /* ---- Switches: every UNCONFIRMED form in reference/dataverse.md has one (settings.c). ---- */
 struct dv_settings {
-    int token_lifetime_s;       /* expires_in of issued tokens (3599) */
-    bool changeset_upsert_refuse; /* PATCH-by-key inside a change set: accepted or refused */
-    bool bulk_bind_key_refuse;  /* @odata.bind by alternate key inside bulk Targets */
-    char create_multiple[256];  /* tables that support CreateMultiple */
-    char update_multiple[256];  /* tables that support UpdateMultiple (Upsert needs both) */
-    int upsert_race_ms;         /* window between an upsert's lookup and its insert */
+    int token_lifetime_s;             /* expires_in of issued tokens (3599) */
+    bool changeset_upsert_refuse;     /* PATCH-by-key inside a change set: accepted or refused */
+    bool changeset_ref_upsert_refuse; /* $n naming a row a change set upserted (not created) */
+    bool bulk_bind_key_refuse;        /* @odata.bind by alternate key inside bulk Targets */
+    bool line_key_unsupported;        /* alternate keys on salesorderdetail end Failed */
+    char create_multiple[256];        /* tables that support CreateMultiple */
+    char update_multiple[256];        /* tables that support UpdateMultiple (Upsert needs both) */
+    int upsert_race_ms;               /* window between an upsert's lookup and its insert */
     /* service protection, per identity */
-    int rate_requests;          /* requests per window (6000) */
-    int rate_window_s;          /* sliding window (300) */
-    long long rate_exec_ms;     /* combined execution time per window (1200000) */
-    int rate_concurrency;       /* concurrent requests (52) */
+    int rate_requests;      /* requests per window (6000) */
+    int rate_window_s;      /* sliding window (300) */
+    long long rate_exec_ms; /* combined execution time per window (1200000) */
+    int rate_concurrency;   /* concurrent requests (52) */
     /* faults */
     int latency_ms;
     double rate_429, rate_5xx, rate_drop;
     int drop_hold_ms;
     /* metadata */
-    int key_build_ms;           /* time a new key spends in Pending and again in InProgress */
-    int max_page_size;          /* rows per page without odata.maxpagesize (5000) */
-    char readonly_code[16];     /* hex code of "record is read only" [UNCONFIRMED] */
+    int key_build_ms;       /* time a new key spends in Pending and again in InProgress */
+    int max_page_size;      /* rows per page without odata.maxpagesize (5000) */
+    char readonly_code[16]; /* hex code of "record is read only" [UNCONFIRMED] */
     /* webhooks out */
-    char webhook_url[512];      /* url of the provisioned service endpoint */
-    int webhook_max_bytes;      /* contexts above it are stripped (262144) */
-    int webhook_timeout_ms;     /* 60000 */
+    char webhook_url[512];  /* url of the provisioned service endpoint */
+    int webhook_max_bytes;  /* contexts above it are stripped (262144) */
+    int webhook_timeout_ms; /* 60000 */
 };
 void dv_settings_defaults(struct dv_settings *st);
 /* Command line: *known tells whether flag is a Dataverse switch; then value is applied. */
@@ -47,15 +50,26 @@ json_t *dv_settings_json(const struct dv_settings *st);
 
 /* ---- Static table definitions (schema.c) ---- */
 enum dv_type {
-    DT_STR, DT_MEMO, DT_INT, DT_DEC, DT_MONEY, DT_BOOL, DT_DATETIME, DT_DATE, DT_GUID,
-    DT_LOOKUP, DT_CHOICE, DT_STATE, DT_STATUS
+    DT_STR,
+    DT_MEMO,
+    DT_INT,
+    DT_DEC,
+    DT_MONEY,
+    DT_BOOL,
+    DT_DATETIME,
+    DT_DATE,
+    DT_GUID,
+    DT_LOOKUP,
+    DT_CHOICE,
+    DT_STATE,
+    DT_STATUS
 };
 struct dv_col {
     const char *name;
     enum dv_type type;
-    int maxlen;          /* strings */
-    const char *target;  /* lookups: the target table's logical name */
-    const char *nav;     /* lookups: the single-valued navigation property (for @odata.bind) */
+    int maxlen;         /* strings */
+    const char *target; /* lookups: the target table's logical name */
+    const char *nav;    /* lookups: the single-valued navigation property (for @odata.bind) */
     unsigned flags;
 };
 #define DVC_READONLY 1u   /* system-set (createdon, versionnumber, ...) */
@@ -92,8 +106,8 @@ struct dv_key {
 
 struct dv_tab {
     const struct dv_table *def;
-    json_t *rows;    /* id -> row object (wire form: columns, _x_value lookups) */
-    json_t *custom;  /* custom column name -> {"type","maxlen"} (present columns only) */
+    json_t *rows;   /* id -> row object (wire form: columns, _x_value lookups) */
+    json_t *custom; /* custom column name -> {"type","maxlen"} (present columns only) */
     struct dv_key keys[DV_MAX_KEYS];
     size_t nkeys;
 };
@@ -102,8 +116,14 @@ struct dv_webhooks;
 struct dv_protection;
 
 enum dv_out {
-    DV_OUT_OK, DV_OUT_UNAUTHORIZED, DV_OUT_CLIENT_ERROR, DV_OUT_THROTTLED, DV_OUT_FAULT_429,
-    DV_OUT_FAULT_5XX, DV_OUT_FAULT_DROP, DV_OUT__COUNT
+    DV_OUT_OK,
+    DV_OUT_UNAUTHORIZED,
+    DV_OUT_CLIENT_ERROR,
+    DV_OUT_THROTTLED,
+    DV_OUT_FAULT_429,
+    DV_OUT_FAULT_5XX,
+    DV_OUT_FAULT_DROP,
+    DV_OUT__COUNT
 };
 
 #define DV_MAX_TOKENS 4096
@@ -117,14 +137,14 @@ struct dv_token {
 /* The emulated organization. */
 struct dv_sandbox {
     /* identity (read-only after start) */
-    char base_url[256];     /* https://host:port: both the org URL and the authority */
+    char base_url[256]; /* https://host:port: both the org URL and the authority */
     char tenant_id[37], client_id[37], org_id[37], org_name[64], app_user_id[37],
         business_unit_id[37], admin_user_id[37];
     char client_secret[96];
     char webhook_key[96];
-    char *cert_pem[2];     /* certificates accepted for assertions (generated, --entra-certificate) */
+    char *cert_pem[2]; /* certificates accepted for assertions (generated, --entra-certificate) */
     size_t ncerts;
-    char *federation_pub;  /* public key of the sandbox's workload identity issuer */
+    char *federation_pub; /* public key of the sandbox's workload identity issuer */
     char federation_issuer[160], federation_subject[160];
     char admin_token[96];
     bool provisioned;
@@ -138,7 +158,7 @@ struct dv_sandbox {
     struct dv_tab tabs[DV_MAX_TABLES];
     size_t ntabs;
     uint64_t version;
-    json_t *journal; /* non-NULL inside a transaction: [{t, id, old}] */
+    json_t *journal;    /* non-NULL inside a transaction: [{t, id, old}] */
     json_t *txn_events; /* events held until commit */
 
     /* tokens */
@@ -223,11 +243,11 @@ void dv_resp_send(struct mlc_request *r, struct dv_resp *p);
 struct dv_ctx {
     struct dv_sandbox *s;
     struct dv_settings st;
-    const char *user_id;    /* the calling user's systemuserid (webhooks, createdby) */
-    bool in_changeset;      /* the lock is held by the change set */
+    const char *user_id; /* the calling user's systemuserid (webhooks, createdby) */
+    bool in_changeset;   /* the lock is held by the change set */
     bool in_batch;
-    json_t *content_ids;    /* "n" -> "/set(guid)" of rows created in this change set */
-    bool created;           /* set by an upsert that created */
+    json_t *content_ids; /* "n" -> "/set(guid)" of rows created in this change set */
+    bool created;        /* set by an upsert that created */
 };
 /* Executes one Web API request. Takes the data lock unless c->in_changeset. */
 void dv_webapi_exec(struct dv_ctx *c, const struct dv_req *q, struct dv_resp *p);
@@ -250,6 +270,10 @@ void dv_txn_commit(struct dv_sandbox *s);
 void dv_txn_rollback(struct dv_sandbox *s);
 /* Advances key builds (Pending -> InProgress -> Active or Failed). */
 void dv_keys_tick(struct dv_sandbox *s, const struct dv_settings *st);
+/* Whether an alternate key on the table can be built (the lineKey switch). */
+bool dv_key_supported(const struct dv_settings *st, const struct dv_tab *t);
+/* Applies the lineKey switch to the keys already there: Failed, or back to Pending. */
+void dv_keys_support_changed(struct dv_sandbox *s, const struct dv_settings *st);
 struct dv_key *dv_key_add(struct dv_tab *t, const char *logical, const char *schema,
                           const char *const *cols, size_t n, bool active);
 /* Rows sharing a key value (duplicates), as {"key": [{"value","ids":[]}]}. */
@@ -358,7 +382,8 @@ void dv_tokens_revoke_all(struct dv_sandbox *s);
 /* ---- protection.c ---- */
 enum mlc_rc dv_protection_new(struct dv_protection **out);
 void dv_protection_free(struct dv_protection *p);
-/* Admits one call for identity (or answers 429 into p and returns false). Counts weight requests. */
+/* Admits one call for identity (or answers 429 into p and returns false). Counts weight requests.
+ */
 bool dv_protect_enter(struct dv_sandbox *s, const struct dv_settings *st, const char *identity,
                       unsigned weight, struct dv_resp *p);
 void dv_protect_leave(struct dv_sandbox *s, const struct dv_settings *st, const char *identity,

@@ -1,8 +1,10 @@
-/* Starting the emulated Dataverse + Entra for `ml-connector sandbox`: the app's credentials in the credentials folder, the listener, and the printed MLC_* settings. */
+/* Starting the emulated Dataverse + Entra for `ml-connector sandbox`: the app's credentials in the
+ * credentials folder, the listener, and the printed MLC_* settings. */
 #include "internal.h"
 #include "mlc/crypto.h"
 #include "mlc/log.h"
 #include "mlc/sandbox_dataverse.h"
+#include "sandbox/common.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,25 +22,16 @@ struct mlc_dv_running {
     struct mlc_http_server *http;
 };
 
+/* dir/name (or name alone when dir is NULL); NULL when missing or empty. */
 static char *slurp(const char *dir, const char *name)
 {
     char path[PATH_MAX];
-    if (dir)
-        snprintf(path, sizeof path, "%s/%s", dir, name);
-    else
-        snprintf(path, sizeof path, "%s", name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    struct mlc_buf b;
-    mlc_buf_init(&b, 1u << 20);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && mlc_buf_append(&b, chunk, n) == MLC_OK) {
+    snprintf(path, sizeof path, "%s%s%s", dir ? dir : "", dir ? "/" : "", name);
+    char *out = mlc_sbx_read_file(path);
+    if (out && !*out) {
+        free(out);
+        out = NULL;
     }
-    fclose(f);
-    char *out = b.len ? mlc_strdup(b.data) : NULL;
-    mlc_buf_free(&b);
     return out;
 }
 
@@ -146,13 +139,13 @@ static enum mlc_rc credentials(struct dv_sandbox *s, const struct mlc_dv_launch 
     snprintf(s->federation_issuer, sizeof s->federation_issuer, "%s", FED_ISSUER);
     snprintf(s->federation_subject, sizeof s->federation_subject, "%s", FED_SUBJECT);
     int64_t now = mlc_now_ms() / 1000;
-    json_t *claims = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "iss", FED_ISSUER, "sub",
-                               FED_SUBJECT, "aud", "api://AzureADTokenExchange", "iat",
-                               (json_int_t)now, "nbf", (json_int_t)now, "exp",
-                               (json_int_t)(now + 86400));
+    json_t *claims =
+        json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "iss", FED_ISSUER, "sub", FED_SUBJECT, "aud",
+                  "api://AzureADTokenExchange", "iat", (json_int_t)now, "nbf", (json_int_t)now,
+                  "exp", (json_int_t)(now + 86400));
     char *fjwt = NULL;
-    enum mlc_rc rc = mlc_jwt_sign("ES256", "sandbox-workload-identity", claims, fkey, &fjwt, err,
-                                  errsz);
+    enum mlc_rc rc =
+        mlc_jwt_sign("ES256", "sandbox-workload-identity", claims, fkey, &fjwt, err, errsz);
     json_decref(claims);
     mlc_wipe(fkey, strlen(fkey));
     free(fkey);
@@ -187,14 +180,14 @@ static void settings_text(struct dv_sandbox *s, const struct mlc_dv_launch *l, s
 
 static void credentials_json(struct dv_sandbox *s, struct mlc_buf *b)
 {
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-                          "url", s->base_url, "tenantId", s->tenant_id, "clientId", s->client_id,
-                          "clientSecret", s->client_secret, "organizationId", s->org_id,
-                          "organizationName", s->org_name, "appUserId", s->app_user_id,
-                          "crmUserId", s->admin_user_id, "businessUnitId", s->business_unit_id,
-                          "webhookKey", s->webhook_key, "certificateFile", "entra-certificate.pem",
-                          "privateKeyFile", "entra-private-key.pem", "federatedTokenFile",
-                          "entra-federated-token.jwt", "federatedIssuer", FED_ISSUER);
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "url",
+                  s->base_url, "tenantId", s->tenant_id, "clientId", s->client_id, "clientSecret",
+                  s->client_secret, "organizationId", s->org_id, "organizationName", s->org_name,
+                  "appUserId", s->app_user_id, "crmUserId", s->admin_user_id, "businessUnitId",
+                  s->business_unit_id, "webhookKey", s->webhook_key, "certificateFile",
+                  "entra-certificate.pem", "privateKeyFile", "entra-private-key.pem",
+                  "federatedTokenFile", "entra-federated-token.jwt", "federatedIssuer", FED_ISSUER);
     char *t = json_dumps(o, JSON_INDENT(2));
     json_decref(o);
     mlc_buf_printf(b, "%s\n", t);
@@ -210,9 +203,12 @@ enum mlc_rc mlc_dv_launch(const struct mlc_dv_launch *l, struct mlc_dv_running *
     dv_settings_defaults(&st);
     if (l->settings_json && dv_settings_apply_defaults(&st, l->settings_json, err, errsz) != MLC_OK)
         return MLC_EINVAL;
-    struct dv_options o = {.seed = l->seed, .provisioned = l->provisioned,
-                           .ns_customers = l->ns_customers, .ns_reps = l->ns_reps,
-                           .ns_items = l->ns_items, .ns_contacts = l->ns_contacts,
+    struct dv_options o = {.seed = l->seed,
+                           .provisioned = l->provisioned,
+                           .ns_customers = l->ns_customers,
+                           .ns_reps = l->ns_reps,
+                           .ns_items = l->ns_items,
+                           .ns_contacts = l->ns_contacts,
                            .settings = &st};
     struct mlc_dv_running *run = mlc_calloc(1, sizeof *run);
     enum mlc_rc rc = dv_sandbox_new(&o, &run->s, err, errsz);
@@ -241,8 +237,7 @@ enum mlc_rc mlc_dv_launch(const struct mlc_dv_launch *l, struct mlc_dv_running *
         goto fail;
     bool pv6 = strchr(l->public_host, ':') != NULL;
     snprintf(s->base_url, sizeof s->base_url, pv6 ? "%s://[%s]:%u" : "%s://%s:%u",
-             l->tls_cert_pem ? "https" : "http", l->public_host,
-             mlc_http_server_port(run->http));
+             l->tls_cert_pem ? "https" : "http", l->public_host, mlc_http_server_port(run->http));
     if ((rc = dv_start(s, &o, l->webhook_ca_file, err, errsz)) != MLC_OK)
         goto fail;
     struct mlc_buf cj;

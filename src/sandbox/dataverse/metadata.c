@@ -1,4 +1,5 @@
-/* EntityDefinitions: tables, Attributes (read, create, date behaviours) and Keys (read, create; built asynchronously Pending -> InProgress -> Active). */
+/* EntityDefinitions: tables, Attributes (read, create, date behaviours) and Keys (read, create;
+ * built asynchronously Pending -> InProgress -> Active). */
 #include "internal.h"
 
 #include <ctype.h>
@@ -42,10 +43,10 @@ static json_t *attr_json(struct dv_tab *t, const char *name, enum dv_type ty, in
     size_t i = type_idx(ty);
     char otype[96];
     snprintf(otype, sizeof otype, "#Microsoft.Dynamics.CRM.%s", types[i].odata);
-    json_t *a = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "@odata.type", otype,
-                          "MetadataId", mid, "LogicalName", name, "SchemaName", name,
-                          "AttributeType", types[i].attr_type, "IsCustomAttribute", custom,
-                          "EntityLogicalName", t->def->logical);
+    json_t *a =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "@odata.type", otype, "MetadataId", mid,
+                  "LogicalName", name, "SchemaName", name, "AttributeType", types[i].attr_type,
+                  "IsCustomAttribute", custom, "EntityLogicalName", t->def->logical);
     if (ty == DT_STR || ty == DT_MEMO)
         json_object_set_new(a, "MaxLength", json_integer(maxlen));
     if (ty == DT_DATETIME || ty == DT_DATE) {
@@ -70,11 +71,10 @@ static json_t *attrs(struct dv_tab *t)
     json_object_foreach(t->custom, k, v)
     {
         const char *b = json_string_value(json_object_get(v, "behavior"));
-        json_array_append_new(arr, attr_json(t, k,
-                                             (enum dv_type)json_integer_value(
-                                                 json_object_get(v, "type")),
-                                             (int)json_integer_value(json_object_get(v, "maxlen")),
-                                             true, b ? b : "UserLocal"));
+        json_array_append_new(
+            arr, attr_json(t, k, (enum dv_type)json_integer_value(json_object_get(v, "type")),
+                           (int)json_integer_value(json_object_get(v, "maxlen")), true,
+                           b ? b : "UserLocal"));
     }
     return arr;
 }
@@ -148,7 +148,7 @@ static void create_attribute(struct dv_ctx *c, struct dv_tab *t, json_t *body, s
         return;
     }
     json_t *mlj = json_object_get(body, "MaxLength");
-    int maxlen = json_is_integer(mlj) ? (int)json_integer_value(mlj)
+    int maxlen = json_is_integer(mlj)    ? (int)json_integer_value(mlj)
                  : types[i].t == DT_MEMO ? 2000
                                          : 100;
     if ((types[i].t == DT_STR && (maxlen < 1 || maxlen > 4000)) ||
@@ -156,8 +156,8 @@ static void create_attribute(struct dv_ctx *c, struct dv_tab *t, json_t *body, s
         dv_resp_error(p, 400, "0x80040203", "MaxLength %d is out of range.", maxlen);
         return;
     }
-    const char *beh = json_string_value(
-        json_object_get(json_object_get(body, "DateTimeBehavior"), "Value"));
+    const char *beh =
+        json_string_value(json_object_get(json_object_get(body, "DateTimeBehavior"), "Value"));
     if (beh && strcmp(beh, "UserLocal") != 0 && strcmp(beh, "DateOnly") != 0 &&
         strcmp(beh, "TimeZoneIndependent") != 0) {
         dv_resp_error(p, 400, "0x80040203", "DateTimeBehavior '%.32s' is not valid.", beh);
@@ -201,8 +201,8 @@ static void create_key(struct dv_ctx *c, struct dv_tab *t, json_t *body, struct 
                           cols[i] ? cols[i] : "?", t->def->logical);
             return;
         }
-        if (ty == DT_MEMO || ty == DT_BOOL || ty == DT_MONEY || ty == DT_GUID ||
-            ty == DT_STATE || ty == DT_STATUS) {
+        if (ty == DT_MEMO || ty == DT_BOOL || ty == DT_MONEY || ty == DT_GUID || ty == DT_STATE ||
+            ty == DT_STATUS) {
             dv_resp_error(p, 400, "0x80040203",
                           "The attribute '%s' cannot be part of a key (string, integer, decimal, "
                           "date, lookup or choice only).",
@@ -244,11 +244,10 @@ void dv_metadata_exec(struct dv_ctx *c, const struct dv_req *q, struct dv_resp *
         json_t *arr = json_array();
         for (size_t i = 0; i < c->s->ntabs; i++) {
             const struct dv_table *d = c->s->tabs[i].def;
-            json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:i}", "LogicalName",
-                                                 d->logical, "EntitySetName", d->set,
-                                                 "PrimaryIdAttribute", d->id,
-                                                 "PrimaryNameAttribute", d->primary_name,
-                                                 "ObjectTypeCode", d->otc));
+            json_array_append_new(
+                arr, json_pack("{s:s, s:s, s:s, s:s, s:i}", "LogicalName", d->logical,
+                               "EntitySetName", d->set, "PrimaryIdAttribute", d->id,
+                               "PrimaryNameAttribute", d->primary_name, "ObjectTypeCode", d->otc));
         }
         answer_list(c, p, "EntityDefinitions", arr);
         return;
@@ -300,8 +299,8 @@ void dv_metadata_exec(struct dv_ctx *c, const struct dv_req *q, struct dv_resp *
         size_t al = strcspn(an, "'");
         json_t *all = attrs(t), *hit = NULL;
         for (size_t i = 0; i < json_array_size(all); i++) {
-            const char *ln = json_string_value(json_object_get(json_array_get(all, i),
-                                                               "LogicalName"));
+            const char *ln =
+                json_string_value(json_object_get(json_array_get(all, i), "LogicalName"));
             if (strlen(ln) == al && strncmp(ln, an, al) == 0)
                 hit = json_incref(json_array_get(all, i));
         }
@@ -321,8 +320,7 @@ void dv_metadata_exec(struct dv_ctx *c, const struct dv_req *q, struct dv_resp *
     } else if (strcmp(rest, "/Keys") == 0 && body) {
         create_key(c, t, body, p);
     } else {
-        dv_resp_error(p, 404, "0x80060888", "Resource not found for the segment '%.100s'.",
-                      rest);
+        dv_resp_error(p, 404, "0x80060888", "Resource not found for the segment '%.100s'.", rest);
     }
     json_decref(body);
 }

@@ -1,4 +1,5 @@
-/* salesorder rules (created Active, fixed currency and number, read-only once closed, state pairs) and the CRM actions: CancelSalesOrder, FulfillSalesOrder, Merge. */
+/* salesorder rules (created Active, fixed currency and number, read-only once closed, state pairs)
+ * and the CRM actions: CancelSalesOrder, FulfillSalesOrder, Merge. */
 #include "internal.h"
 
 #include <stdio.h>
@@ -145,8 +146,8 @@ static void set_state(struct dv_ctx *c, struct dv_tab *t, const char *id, long l
 {
     json_t *old = dv_row_get(t, id);
     json_t *row = json_deep_copy(old);
-    json_t *changed = json_pack("{s:I, s:I}", "statecode", (json_int_t)state, "statuscode",
-                                (json_int_t)status);
+    json_t *changed =
+        json_pack("{s:I, s:I}", "statecode", (json_int_t)state, "statuscode", (json_int_t)status);
     json_object_update(row, changed);
     char ts[32];
     dv_iso_time(mlc_now_ms(), ts, sizeof ts);
@@ -198,8 +199,8 @@ static void close_order(struct dv_ctx *c, bool cancel, json_t *body, struct dv_r
 }
 
 /* Moves every row of table set whose lookup col points at loser to target. */
-static void move_children(struct dv_ctx *c, const char *logical, const char *col,
-                          const char *loser, const char *target)
+static void move_children(struct dv_ctx *c, const char *logical, const char *col, const char *loser,
+                          const char *target)
 {
     struct dv_tab *ct = dv_tab_by_logical(c->s, logical, strlen(logical));
     if (!ct)
@@ -247,8 +248,7 @@ bool dv_merge(struct dv_ctx *c, struct dv_tab *t, const char *target, const char
         return false;
     }
     if (json_integer_value(json_object_get(lrow, "statecode")) != 0) {
-        dv_resp_error(p, 400, "0x80040203", "The subordinate %s is not active.",
-                      t->def->logical);
+        dv_resp_error(p, 400, "0x80040203", "The subordinate %s is not active.", t->def->logical);
         return false;
     }
     if (json_object_size(update_content) > 0) {
@@ -294,9 +294,8 @@ void dv_order_action(struct dv_ctx *c, const char *action, const struct dv_req *
     if (strcmp(action, "Merge") == 0) {
         json_t *tg = json_object_get(body, "Target"), *sub = json_object_get(body, "Subordinate");
         const char *type = json_string_value(json_object_get(tg, "@odata.type"));
-        const char *logical = type && strncmp(type, "Microsoft.Dynamics.CRM.", 23) == 0
-                                  ? type + 23
-                                  : "";
+        const char *logical =
+            type && strncmp(type, "Microsoft.Dynamics.CRM.", 23) == 0 ? type + 23 : "";
         struct dv_tab *t = dv_tab_by_logical(c->s, logical, strlen(logical));
         const char *tid = t ? json_string_value(json_object_get(tg, t->def->id)) : NULL;
         const char *lid = t ? json_string_value(json_object_get(sub, t->def->id)) : NULL;

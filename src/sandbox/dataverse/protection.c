@@ -1,4 +1,6 @@
-/* Service protection per identity: requests, combined execution time and concurrency over a sliding window; 429 with Retry-After and the documented codes; x-ms-ratelimit-* headers; calls made during a pause. */
+/* Service protection per identity: requests, combined execution time and concurrency over a sliding
+ * window; 429 with Retry-After and the documented codes; x-ms-ratelimit-* headers; calls made
+ * during a pause. */
 #include "internal.h"
 
 #include <stdio.h>
@@ -205,18 +207,16 @@ json_t *dv_protection_json(struct dv_sandbox *s)
         int64_t oldest;
         window(x, now_ms / 1000, st.rate_window_s, &count, &exec, &oldest);
         json_array_append_new(
-            arr, json_pack("{s:s, s:I, s:I, s:I, s:i, s:i, s:{s:I, s:I, s:I}, s:I, s:s?, s:I}",
-                           "identity", x->id, "calls", (json_int_t)x->calls, "windowRequests",
-                           (json_int_t)count, "windowExecutionMs", (json_int_t)exec, "inflight",
-                           x->inflight, "peakConcurrency", x->peak, "throttled", "requests",
-                           (json_int_t)x->throttled[0], "executionTime",
-                           (json_int_t)x->throttled[1], "concurrency",
-                           (json_int_t)x->throttled[2], "callsDuringRetryAfter",
-                           (json_int_t)x->during_pause, "lastCallDuringRetryAfter",
-                           x->last_during_pause[0] ? x->last_during_pause : NULL,
-                           "pausedForMs",
-                           (json_int_t)(x->paused_until_ms > now_ms ? x->paused_until_ms - now_ms
-                                                                    : 0)));
+            arr,
+            json_pack("{s:s, s:I, s:I, s:I, s:i, s:i, s:{s:I, s:I, s:I}, s:I, s:s?, s:I}",
+                      "identity", x->id, "calls", (json_int_t)x->calls, "windowRequests",
+                      (json_int_t)count, "windowExecutionMs", (json_int_t)exec, "inflight",
+                      x->inflight, "peakConcurrency", x->peak, "throttled", "requests",
+                      (json_int_t)x->throttled[0], "executionTime", (json_int_t)x->throttled[1],
+                      "concurrency", (json_int_t)x->throttled[2], "callsDuringRetryAfter",
+                      (json_int_t)x->during_pause, "lastCallDuringRetryAfter",
+                      x->last_during_pause[0] ? x->last_during_pause : NULL, "pausedForMs",
+                      (json_int_t)(x->paused_until_ms > now_ms ? x->paused_until_ms - now_ms : 0)));
     }
     pthread_mutex_unlock(&pr->mu);
     return arr;

@@ -1,4 +1,5 @@
-/* GET of rows and collections: $select, $filter, $top, $count, odata.maxpagesize paging with @odata.nextLink. */
+/* GET of rows and collections: $select, $filter, $top, $count, odata.maxpagesize paging with
+ * @odata.nextLink. */
 #include "internal.h"
 
 #include <stdio.h>
@@ -233,8 +234,7 @@ void dv_query_collection(struct dv_ctx *c, struct dv_tab *t, const struct dv_req
     for (size_t i = 0; i < sizeof unsupported / sizeof unsupported[0]; i++)
         if (dv_req_query(q, unsupported[i])) {
             dv_resp_error(p, 400, "0x80060888",
-                          "The query option '%s' is not supported by the sandbox.",
-                          unsupported[i]);
+                          "The query option '%s' is not supported by the sandbox.", unsupported[i]);
             return;
         }
     const char *select = dv_req_query(q, "$select");

@@ -1,20 +1,28 @@
-/* The tables the sandbox's Dataverse knows: columns, types, lengths, lookups and navigation names (reference/dataverse.md). */
+/* The tables the sandbox's Dataverse knows: columns, types, lengths, lookups and navigation names
+ * (reference/dataverse.md). */
 #include "internal.h"
 
 #define SYS                                                                                        \
     {"createdon", DT_DATETIME, 0, NULL, NULL, DVC_READONLY},                                       \
         {"modifiedon", DT_DATETIME, 0, NULL, NULL, DVC_READONLY},                                  \
         {"versionnumber", DT_INT, 0, NULL, NULL, DVC_READONLY},                                    \
-        {"createdby", DT_LOOKUP, 0, "systemuser", "createdby", DVC_READONLY},                     \
-        {"modifiedby", DT_LOOKUP, 0, "systemuser", "modifiedby", DVC_READONLY}
+        {"createdby", DT_LOOKUP, 0, "systemuser", "createdby", DVC_READONLY},                      \
+    {                                                                                              \
+        "modifiedby", DT_LOOKUP, 0, "systemuser", "modifiedby", DVC_READONLY                       \
+    }
 #define OWNED                                                                                      \
     SYS, {"ownerid", DT_LOOKUP, 0, "systemuser", "ownerid", 0},                                    \
-        {"statecode", DT_STATE, 0, NULL, NULL, 0}, {"statuscode", DT_STATUS, 0, NULL, NULL, 0}
+        {"statecode", DT_STATE, 0, NULL, NULL, 0},                                                 \
+    {                                                                                              \
+        "statuscode", DT_STATUS, 0, NULL, NULL, 0                                                  \
+    }
 #define SYNCED                                                                                     \
     {"mlc_netsuitelastmodified", DT_DATETIME, 0, NULL, NULL, DVC_CUSTOM},                          \
         {"mlc_syncstatehash", DT_STR, 100, NULL, NULL, DVC_CUSTOM},                                \
         {"mlc_lastsyncedon", DT_DATETIME, 0, NULL, NULL, DVC_CUSTOM},                              \
-        {"mlc_syncexceptions", DT_MEMO, 4000, NULL, NULL, DVC_CUSTOM}
+    {                                                                                              \
+        "mlc_syncexceptions", DT_MEMO, 4000, NULL, NULL, DVC_CUSTOM                                \
+    }
 
 static const struct dv_col account[] = {
     {"accountid", DT_GUID, 0, NULL, NULL, 0},
@@ -215,8 +223,7 @@ static const struct dv_col step[] = {
     {"description", DT_MEMO, 256, NULL, NULL, 0},
     {"sdkmessageid", DT_LOOKUP, 0, "sdkmessage", "sdkmessageid", DVC_REQUIRED},
     {"sdkmessagefilterid", DT_LOOKUP, 0, "sdkmessagefilter", "sdkmessagefilterid", 0},
-    {"eventhandler", DT_LOOKUP, 0, "serviceendpoint", "eventhandler_serviceendpoint",
-     DVC_REQUIRED},
+    {"eventhandler", DT_LOOKUP, 0, "serviceendpoint", "eventhandler_serviceendpoint", DVC_REQUIRED},
     SYS,
     {"statecode", DT_STATE, 0, NULL, NULL, 0},
     {"statuscode", DT_STATUS, 0, NULL, NULL, 0},
@@ -235,7 +242,9 @@ static const struct dv_col stepimage[] = {
 };
 
 #define T(l, s, id, pn, otc, cols, key, st)                                                        \
-    {l, s, id, pn, otc, cols, sizeof cols / sizeof cols[0], key, st}
+    {                                                                                              \
+        l, s, id, pn, otc, cols, sizeof cols / sizeof cols[0], key, st                             \
+    }
 static const struct dv_table tables[] = {
     T("account", "accounts", "accountid", "name", 1, account, "mlc_netsuitecustomerid", true),
     T("contact", "contacts", "contactid", "fullname", 2, contact, "mlc_netsuitecontactid", true),
@@ -249,8 +258,8 @@ static const struct dv_table tables[] = {
       productpricelevel, NULL, false),
     T("uom", "uoms", "uomid", "name", 1055, uom, NULL, false),
     T("uomschedule", "uomschedules", "uomscheduleid", "name", 1056, uomschedule, NULL, false),
-    T("transactioncurrency", "transactioncurrencies", "transactioncurrencyid", "currencyname",
-      9105, transactioncurrency, NULL, true),
+    T("transactioncurrency", "transactioncurrencies", "transactioncurrencyid", "currencyname", 9105,
+      transactioncurrency, NULL, true),
     T("systemuser", "systemusers", "systemuserid", "fullname", 8, systemuser, NULL, false),
     T("team", "teams", "teamid", "name", 9, team, NULL, false),
     T("businessunit", "businessunits", "businessunitid", "name", 10, businessunit, NULL, false),

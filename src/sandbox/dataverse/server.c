@@ -1,4 +1,5 @@
-/* The emulated Dataverse's lifecycle, its routes, and the frame of every Web API call (token, service protection, faults, execution, answer). */
+/* The emulated Dataverse's lifecycle, its routes, and the frame of every Web API call (token,
+ * service protection, faults, execution, answer). */
 #include "internal.h"
 #include "mlc/crypto.h"
 #include "mlc/log.h"
@@ -47,6 +48,7 @@ enum mlc_rc dv_sandbox_new(const struct dv_options *o, struct dv_sandbox **out, 
             dv_key_add(t, kname, kname, cols, 1, true);
         }
     }
+    dv_keys_support_changed(s, &s->set);
     dv_protection_new(&s->prot);
     *out = s;
     return MLC_OK;
@@ -113,11 +115,13 @@ static bool add_query(const char *k, const char *v, void *ud)
 static void unauthorized(struct dv_sandbox *s, struct mlc_request *r, enum dv_auth why)
 {
     char h[700];
-    int n = snprintf(h, sizeof h, "Bearer authorization_uri=%s/%s/oauth2/authorize, resource_id=%s/",
-                     s->base_url, s->tenant_id, s->base_url);
+    int n =
+        snprintf(h, sizeof h, "Bearer authorization_uri=%s/%s/oauth2/authorize, resource_id=%s/",
+                 s->base_url, s->tenant_id, s->base_url);
     if (why != DV_AUTH_MISSING && n > 0 && (size_t)n < sizeof h)
         snprintf(h + n, sizeof h - (size_t)n, ", error=\"invalid_token\", error_description=\"%s\"",
-                 why == DV_AUTH_EXPIRED ? "The access token expired." : "The access token is invalid.");
+                 why == DV_AUTH_EXPIRED ? "The access token expired."
+                                        : "The access token is invalid.");
     atomic_fetch_add(&s->outcomes[DV_OUT_UNAUTHORIZED], 1);
     mlc_reply_header(r, "WWW-Authenticate", h);
     mlc_reply_text(r, 401, NULL, "", 0);
@@ -135,7 +139,9 @@ static void api_handle(struct mlc_request *r, void *ud)
     const char *path = mlc_request_path(r);
     /* /api/data/v9.0 .. v9.2 */
     if (strncmp(path, "/api/data/v9.", 13) != 0 || !strchr("012", path[13]) || path[14] != '/') {
-        mlc_reply_json(r, 404, dv_error_body("0x80060888", "Resource not found for the segment '%.100s'.", path));
+        mlc_reply_json(
+            r, 404,
+            dv_error_body("0x80060888", "Resource not found for the segment '%.100s'.", path));
         return;
     }
     int now_in = atomic_fetch_add(&s->inflight, 1) + 1;

@@ -1,5 +1,7 @@
-/* The Dataverse switches: one table gives their names (admin API), flags (command line), ranges and help. */
+/* The Dataverse switches: one table gives their names (admin API), flags (command line), ranges and
+ * help. */
 #include "internal.h"
+#include "sandbox/common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +27,15 @@ static const struct sw table[] = {
      86400, "expires_in of Entra tokens (3599); expired tokens get 401 on the Web API"},
     {"changesetUpsert", "--changeset-upsert", K_BOOL, AT(changeset_upsert_refuse), 0, "accept",
      "refuse", 0, 0, "PATCH-by-key (upsert) inside a $batch change set [UNCONFIRMED]"},
-    {"bulkBindByKey", "--bulk-bind-by-key", K_BOOL, AT(bulk_bind_key_refuse), 0, "accept",
-     "refuse", 0, 0, "@odata.bind by alternate key inside bulk Targets [UNCONFIRMED]"},
+    {"changesetRefUpsert", "--changeset-ref-upsert", K_BOOL, AT(changeset_ref_upsert_refuse), 0,
+     "accept", "refuse", 0, 0,
+     "$n in a change set naming a row an earlier part upserted (documented only for rows it "
+     "created) [UNCONFIRMED]"},
+    {"bulkBindByKey", "--bulk-bind-by-key", K_BOOL, AT(bulk_bind_key_refuse), 0, "accept", "refuse",
+     0, 0, "@odata.bind by alternate key inside bulk Targets [UNCONFIRMED]"},
+    {"lineKey", "--line-key", K_BOOL, AT(line_key_unsupported), 0, "supported", "unsupported", 0, 0,
+     "alternate keys on salesorderdetail (mlc_netsuitelinekey) build Active, or end Failed "
+     "[UNCONFIRMED]"},
     {"createMultipleTables", "--create-multiple-tables", K_TEXT, AT(create_multiple),
      SZ(create_multiple), NULL, NULL, 0, 0,
      "tables with CreateMultiple (salesorder,salesorderdetail,account,contact)"},
@@ -42,8 +51,8 @@ static const struct sw table[] = {
      "service protection: the sliding window (300)"},
     {"rateExecutionMs", "--rate-execution-ms", K_LL, AT(rate_exec_ms), 0, NULL, NULL, 1, 1e12,
      "service protection: combined execution time per window (1200000)"},
-    {"rateConcurrency", "--rate-concurrency", K_INT, AT(rate_concurrency), 0, NULL, NULL, 1,
-     100000, "service protection: concurrent requests per identity (52)"},
+    {"rateConcurrency", "--rate-concurrency", K_INT, AT(rate_concurrency), 0, NULL, NULL, 1, 100000,
+     "service protection: concurrent requests per identity (52)"},
     {"latencyMs", "--dv-fault-latency-ms", K_INT, AT(latency_ms), 0, NULL, NULL, 0, 600000,
      "latency added to every Web API call"},
     {"rate429", "--dv-fault-429-rate", K_DBL, AT(rate_429), 0, NULL, NULL, 0, 1,
@@ -60,13 +69,12 @@ static const struct sw table[] = {
      "rows per page without Prefer: odata.maxpagesize (5000)"},
     {"readOnlyCode", "--read-only-code", K_TEXT, AT(readonly_code), SZ(readonly_code), NULL, NULL,
      0, 0, "error code of 'the record is read only' (0x80043e09) [UNCONFIRMED]"},
-    {"webhookUrl", "--dataverse-webhook-url", K_TEXT, AT(webhook_url), SZ(webhook_url), NULL,
-     NULL, 0, 0,
-     "url of the provisioned service endpoint (the connector's /v1/webhooks/dataverse)"},
+    {"webhookUrl", "--dataverse-webhook-url", K_TEXT, AT(webhook_url), SZ(webhook_url), NULL, NULL,
+     0, 0, "url of the provisioned service endpoint (the connector's /v1/webhooks/dataverse)"},
     {"webhookMaxBytes", "--webhook-max-bytes", K_INT, AT(webhook_max_bytes), 0, NULL, NULL, 1024,
      16777216, "contexts larger than this are stripped (262144)"},
-    {"webhookTimeoutMs", "--webhook-timeout-ms", K_INT, AT(webhook_timeout_ms), 0, NULL, NULL,
-     100, 600000, "how long a webhook delivery may take (60000)"},
+    {"webhookTimeoutMs", "--webhook-timeout-ms", K_INT, AT(webhook_timeout_ms), 0, NULL, NULL, 100,
+     600000, "how long a webhook delivery may take (60000)"},
 };
 
 void dv_settings_defaults(struct dv_settings *st)
@@ -84,7 +92,8 @@ void dv_settings_defaults(struct dv_settings *st)
     st->key_build_ms = 2000;
     st->max_page_size = 5000;
     snprintf(st->readonly_code, sizeof st->readonly_code, "0x80043e09");
-    snprintf(st->webhook_url, sizeof st->webhook_url, "http://127.0.0.1:8080/v1/webhooks/dataverse");
+    snprintf(st->webhook_url, sizeof st->webhook_url,
+             "http://127.0.0.1:8080/v1/webhooks/dataverse");
     st->webhook_max_bytes = 262144;
     st->webhook_timeout_ms = 60000;
 }
@@ -98,8 +107,8 @@ static enum mlc_rc set_text(struct dv_settings *st, const struct sw *w, const ch
             *(bool *)(void *)(base + w->off) = strcasecmp(v, w->on_word) == 0;
             return MLC_OK;
         }
-        snprintf(err, errsz, "%s: expected %s or %s, got '%.32s'", w->name, w->off_word,
-                 w->on_word, v);
+        snprintf(err, errsz, "%s: expected %s or %s, got '%.32s'", w->name, w->off_word, w->on_word,
+                 v);
         return MLC_EINVAL;
     }
     if (w->kind == K_TEXT) {
@@ -189,6 +198,7 @@ enum mlc_rc dv_settings_apply(struct dv_sandbox *s, json_t *changes, char *err, 
         return MLC_EINVAL;
     }
     struct dv_settings st = dv_settings_get(s);
+    bool line_key_before = st.line_key_unsupported;
     const char *k;
     json_t *v;
     json_object_foreach(changes, k, v)
@@ -202,15 +212,8 @@ enum mlc_rc dv_settings_apply(struct dv_sandbox *s, json_t *changes, char *err, 
             return MLC_EINVAL;
         }
         char text[600];
-        if (json_is_string(v))
-            snprintf(text, sizeof text, "%s", json_string_value(v));
-        else if (json_is_integer(v))
-            snprintf(text, sizeof text, "%lld", (long long)json_integer_value(v));
-        else if (json_is_real(v))
-            snprintf(text, sizeof text, "%.17g", json_real_value(v));
-        else if (json_is_boolean(v) && w->kind == K_BOOL)
-            snprintf(text, sizeof text, "%s", json_is_true(v) ? w->on_word : w->off_word);
-        else {
+        if (!mlc_sbx_switch_text(v, w->kind == K_BOOL ? w->on_word : NULL, w->off_word, text,
+                                 sizeof text)) {
             snprintf(err, errsz, "%s: unsupported value type", k);
             return MLC_EINVAL;
         }
@@ -223,6 +226,8 @@ enum mlc_rc dv_settings_apply(struct dv_sandbox *s, json_t *changes, char *err, 
     /* the bulk switches show in sdkmessagefilters, and the endpoint url in serviceendpoints */
     pthread_mutex_lock(&s->mu);
     dv_bulk_refresh_filters(s, &st);
+    if (line_key_before != st.line_key_unsupported)
+        dv_keys_support_changed(s, &st);
     if (json_object_get(changes, "webhookUrl")) {
         char eid[37];
         dv_provisioned_endpoint_id(eid);

@@ -1,4 +1,5 @@
-/* The organization's data in memory: rows per table, alternate-key indexes, key builds, and undo journals for change sets. */
+/* The organization's data in memory: rows per table, alternate-key indexes, key builds, and undo
+ * journals for change sets. */
 #include "internal.h"
 
 #include <ctype.h>
@@ -148,9 +149,8 @@ static void journal(struct dv_sandbox *s, struct dv_tab *t, const char *id)
     if (!s->journal)
         return;
     json_t *old = json_object_get(t->rows, id);
-    json_array_append_new(s->journal,
-                          json_pack("{s:I, s:s, s:o?}", "t", (json_int_t)(t - s->tabs), "id", id,
-                                    "old", old ? json_deep_copy(old) : NULL));
+    json_array_append_new(s->journal, json_pack("{s:I, s:s, s:o?}", "t", (json_int_t)(t - s->tabs),
+                                                "id", id, "old", old ? json_deep_copy(old) : NULL));
 }
 
 void dv_row_put(struct dv_sandbox *s, struct dv_tab *t, const char *id, json_t *row)
@@ -275,16 +275,43 @@ void dv_keys_tick(struct dv_sandbox *s, const struct dv_settings *st)
     for (size_t i = 0; i < s->ntabs; i++)
         for (size_t j = 0; j < s->tabs[i].nkeys; j++) {
             struct dv_key *k = &s->tabs[i].keys[j];
+            /* the build runs in the background: each phase ends key_build_ms after it began,
+             * however seldom anyone looks */
             if (k->status == DVK_PENDING && now - k->phase_ms >= st->key_build_ms) {
                 k->status = DVK_INPROGRESS;
-                k->phase_ms = now;
+                k->phase_ms += st->key_build_ms;
             }
             if (k->status == DVK_INPROGRESS && now - k->phase_ms >= st->key_build_ms) {
                 /* The unique index cannot be built over rows that already collide. */
                 json_t *d = dv_key_duplicates(&s->tabs[i], k);
-                k->status = json_array_size(d) ? DVK_FAILED : DVK_ACTIVE;
+                k->status = json_array_size(d) || !dv_key_supported(st, &s->tabs[i]) ? DVK_FAILED
+                                                                                     : DVK_ACTIVE;
                 k->phase_ms = now;
                 json_decref(d);
             }
         }
+}
+
+bool dv_key_supported(const struct dv_settings *st, const struct dv_tab *t)
+{
+    return !st->line_key_unsupported || strcmp(t->def->logical, "salesorderdetail") != 0;
+}
+
+void dv_keys_support_changed(struct dv_sandbox *s, const struct dv_settings *st)
+{
+    for (size_t i = 0; i < s->ntabs; i++) {
+        if (strcmp(s->tabs[i].def->logical, "salesorderdetail") != 0)
+            continue;
+        bool ok = dv_key_supported(st, &s->tabs[i]);
+        for (size_t j = 0; j < s->tabs[i].nkeys; j++) {
+            struct dv_key *k = &s->tabs[i].keys[j];
+            if (!ok && k->status != DVK_FAILED) {
+                k->status = DVK_FAILED;
+                k->phase_ms = mlc_mono_ms();
+            } else if (ok && k->status == DVK_FAILED) { /* rebuilt: Pending, InProgress, ... */
+                k->status = DVK_PENDING;
+                k->phase_ms = mlc_mono_ms();
+            }
+        }
+    }
 }

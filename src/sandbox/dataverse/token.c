@@ -1,4 +1,5 @@
-/* The emulated Entra ID token endpoint (client secret, certificate assertion, federated token; Entra's success and AADSTS error bodies) and the Web API's bearer check. */
+/* The emulated Entra ID token endpoint (client secret, certificate assertion, federated token;
+ * Entra's success and AADSTS error bodies) and the Web API's bearer check. */
 #include "internal.h"
 #include "mlc/crypto.h"
 #include "mlc/log.h"
@@ -31,9 +32,9 @@ static void entra_error(struct mlc_request *r, unsigned status, const char *erro
     dv_guid_random(corr);
     snprintf(desc, sizeof desc, "AADSTS%d: %s Trace ID: %s Correlation ID: %s Timestamp: %s", code,
              msg, trace, corr, ts);
-    json_t *o = json_pack("{s:s, s:s, s:[i], s:s, s:s, s:s}", "error", error, "error_description",
-                          desc, "error_codes", code, "timestamp", ts, "trace_id", trace,
-                          "correlation_id", corr);
+    json_t *o =
+        json_pack("{s:s, s:s, s:[i], s:s, s:s, s:s}", "error", error, "error_description", desc,
+                  "error_codes", code, "timestamp", ts, "trace_id", trace, "correlation_id", corr);
     mlc_request_log_field(r, "entra_error", error);
     mlc_reply_json(r, status, o);
 }
@@ -57,8 +58,8 @@ static void issue(struct dv_sandbox *s, struct mlc_request *r, const struct dv_s
     json_t *claims = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "aud",
                                s->base_url, "iss", iss, "iat", (json_int_t)now, "nbf",
                                (json_int_t)now, "exp", (json_int_t)(now + st->token_lifetime_s),
-                               "appid", s->client_id, "oid", s->app_user_id, "sub",
-                               s->app_user_id, "tid", s->tenant_id, "uti", jti, "ver", "1.0");
+                               "appid", s->client_id, "oid", s->app_user_id, "sub", s->app_user_id,
+                               "tid", s->tenant_id, "uti", jti, "ver", "1.0");
     char *cj = json_dumps(claims, JSON_COMPACT);
     json_decref(claims);
     char *c64 = mlc_base64_encode(cj, strlen(cj), true);
@@ -100,8 +101,8 @@ static bool cert_matches(struct dv_sandbox *s, json_t *hdr, const char **pem)
         char err[128];
         for (int kind = 0; kind < 2; kind++) {
             const char *want = kind ? x5t256 : x5t;
-            if (!want || mlc_x509_thumbprint(s->cert_pem[i], kind == 1, d, &dl, err, sizeof err) !=
-                             MLC_OK)
+            if (!want ||
+                mlc_x509_thumbprint(s->cert_pem[i], kind == 1, d, &dl, err, sizeof err) != MLC_OK)
                 continue;
             char *enc = mlc_base64_encode(d, dl, true);
             bool hit = strcmp(enc, want) == 0;
@@ -136,9 +137,9 @@ static bool check_assertion(struct dv_sandbox *s, struct mlc_request *r, const c
         return false;
     }
     json_decref(hdr);
-    enum mlc_rc rc = federated ? mlc_jwt_verify(jwt, s->federation_pub, NULL, &claims, err,
-                                                sizeof err)
-                               : mlc_jwt_verify_rs256_ok(jwt, pem, NULL, &claims, err, sizeof err);
+    enum mlc_rc rc = federated
+                         ? mlc_jwt_verify(jwt, s->federation_pub, NULL, &claims, err, sizeof err)
+                         : mlc_jwt_verify_rs256_ok(jwt, pem, NULL, &claims, err, sizeof err);
     if (rc != MLC_OK) {
         entra_error(r, 401, "invalid_client", 700027,
                     "Client assertion failed signature validation.");
@@ -194,9 +195,9 @@ void dv_token_handle(struct mlc_request *r, void *ud)
     size_t tl = strcspn(p, "/");
     char tenant[80];
     if (tl == 0 || tl >= sizeof tenant || strcmp(p + tl, "/oauth2/v2.0/token") != 0) {
-        mlc_reply_json(r, 404,
-                       dv_error_body("0x80060888", "Resource not found for the segment '%.100s'.",
-                                     path));
+        mlc_reply_json(
+            r, 404,
+            dv_error_body("0x80060888", "Resource not found for the segment '%.100s'.", path));
         return;
     }
     memcpy(tenant, p, tl);
@@ -228,7 +229,8 @@ void dv_token_handle(struct mlc_request *r, void *ud)
     free(copy);
     const char *grant = field(&f, "grant_type"), *cid = field(&f, "client_id"),
                *scope = field(&f, "scope"), *secret = field(&f, "client_secret"),
-               *atype = field(&f, "client_assertion_type"), *assertion = field(&f, "client_assertion");
+               *atype = field(&f, "client_assertion_type"),
+               *assertion = field(&f, "client_assertion");
     char want_scope[320], alt_scope[320];
     snprintf(want_scope, sizeof want_scope, "%s/.default", s->base_url);
     snprintf(alt_scope, sizeof alt_scope, "%s//.default", s->base_url);
@@ -248,8 +250,8 @@ void dv_token_handle(struct mlc_request *r, void *ud)
                     "The request body must contain the following parameter: 'client_id'.");
     } else if (strcmp(cid, s->client_id) != 0) {
         entra_error(r, 400, "unauthorized_client", 700016,
-                    "Application with identifier '%.64s' was not found in the directory '%s'.",
-                    cid, s->tenant_id);
+                    "Application with identifier '%.64s' was not found in the directory '%s'.", cid,
+                    s->tenant_id);
     } else if (!scope) {
         entra_error(r, 400, "invalid_request", 900144,
                     "The request body must contain the following parameter: 'scope'.");

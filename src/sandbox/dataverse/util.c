@@ -1,8 +1,9 @@
-/* Small shared pieces of the emulated Dataverse: GUIDs, times, Dataverse error bodies, the response buffer. */
+/* Small shared pieces of the emulated Dataverse: GUIDs, times, Dataverse error bodies, the response
+ * buffer. */
 #include "internal.h"
 #include "mlc/crypto.h"
+#include "mlc/guid.h"
 
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,17 +30,7 @@ void dv_guid_random(char out[37])
 
 bool dv_guid_valid(const char *s, size_t len)
 {
-    if (len != 36)
-        return false;
-    for (size_t i = 0; i < 36; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-')
-                return false;
-        } else if (!isxdigit((unsigned char)s[i])) {
-            return false;
-        }
-    }
-    return true;
+    return mlc_guid_valid(s, len);
 }
 
 void dv_iso_time(int64_t ms, char *out, size_t sz)
@@ -156,8 +147,7 @@ void dv_resp_not_found(struct dv_resp *p, const struct dv_tab *t, bool by_key, c
                       "A record with the specified key values does not exist in %s entity",
                       t->def->logical);
     else
-        dv_resp_error(p, 404, "0x80040217", "%s With Id = %s Does Not Exist", t->def->logical,
-                      id);
+        dv_resp_error(p, 404, "0x80040217", "%s With Id = %s Does Not Exist", t->def->logical, id);
 }
 
 json_t *dv_req_json(const struct dv_req *q, struct dv_resp *p)

@@ -1,4 +1,5 @@
-/* The Web API's resource paths: entity sets, rows by id or alternate key, WhoAmI, actions, bulk messages and metadata, dispatched to the files that own them. */
+/* The Web API's resource paths: entity sets, rows by id or alternate key, WhoAmI, actions, bulk
+ * messages and metadata, dispatched to the files that own them. */
 #include "internal.h"
 
 #include <stdio.h>

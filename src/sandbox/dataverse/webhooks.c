@@ -1,4 +1,6 @@
-/* Webhooks out, as a registered service endpoint receives them: steps matched by message, table and filtering attributes; RemoteExecutionContext bodies; x-ms-dynamics-* headers; 256 KB stripping; one retry on 502/503/504. */
+/* Webhooks out, as a registered service endpoint receives them: steps matched by message, table and
+ * filtering attributes; RemoteExecutionContext bodies; x-ms-dynamics-* headers; 256 KB stripping;
+ * one retry on 502/503/504. */
 #include "internal.h"
 #include "mlc/log.h"
 #include "mlc/net.h"
@@ -93,8 +95,7 @@ static json_t *sdk_entity(struct dv_tab *t, const char *id, json_t *attrs, json_
         }
         if (strcmp(name, "versionnumber") == 0)
             continue;
-        json_t *val = attrs ? attr_value(t, name, v)
-                            : attr_value(t, name, json_object_get(row, k));
+        json_t *val = attrs ? attr_value(t, name, v) : attr_value(t, name, json_object_get(row, k));
         json_array_append_new(list, json_pack("{s:s, s:o}", "key", name, "value", val));
     }
     if (attrs && row) {
@@ -102,10 +103,10 @@ static json_t *sdk_entity(struct dv_tab *t, const char *id, json_t *attrs, json_
         json_array_append_new(
             list, json_pack("{s:s, s:o}", "key", "modifiedon", "value",
                             wcf_date(json_string_value(json_object_get(row, "modifiedon")))));
-        json_array_append_new(
-            list, json_pack("{s:s, s:o}", "key", "modifiedby", "value",
-                            entity_ref("systemuser", json_string_value(json_object_get(
-                                                         row, "_modifiedby_value")))));
+        json_array_append_new(list,
+                              json_pack("{s:s, s:o}", "key", "modifiedby", "value",
+                                        entity_ref("systemuser", json_string_value(json_object_get(
+                                                                     row, "_modifiedby_value")))));
     }
     char rv[32];
     snprintf(rv, sizeof rv, "%lld",
@@ -208,7 +209,8 @@ static void add_images(struct dv_sandbox *s, json_t *ctx, const char *step_id, s
     json_t *img;
     json_object_foreach(im->rows, iid, img)
     {
-        const char *sid = json_string_value(json_object_get(img, "_sdkmessageprocessingstepid_value"));
+        const char *sid =
+            json_string_value(json_object_get(img, "_sdkmessageprocessingstepid_value"));
         if (!sid || strcmp(sid, step_id) != 0)
             continue;
         long long type = json_integer_value(json_object_get(img, "imagetype"));
@@ -229,9 +231,9 @@ static void add_images(struct dv_sandbox *s, json_t *ctx, const char *step_id, s
                     strcmp(k, "versionnumber") == 0)
                     json_object_set(copy, k, v);
             }
-            json_array_append_new(json_object_get(ctx, which ? "PostEntityImages"
-                                                             : "PreEntityImages"),
-                                  kv(alias, sdk_entity(t, id, NULL, copy)));
+            json_array_append_new(
+                json_object_get(ctx, which ? "PostEntityImages" : "PreEntityImages"),
+                kv(alias, sdk_entity(t, id, NULL, copy)));
             json_decref(copy);
         }
     }
@@ -271,8 +273,7 @@ void dv_webhooks_emit(struct dv_sandbox *s, const char *message, struct dv_tab *
             continue;
         const char *fid = json_string_value(json_object_get(step, "_sdkmessagefilterid_value"));
         json_t *flt = row_by(s, "sdkmessagefilter", fid);
-        if (fid && (!flt || strcmp(json_string_value(json_object_get(flt,
-                                                                     "primaryobjecttypecode")),
+        if (fid && (!flt || strcmp(json_string_value(json_object_get(flt, "primaryobjecttypecode")),
                                    t->def->logical) != 0))
             continue;
         if (strcmp(message, "Update") == 0 &&
@@ -328,9 +329,9 @@ void dv_webhooks_emit(struct dv_sandbox *s, const char *message, struct dv_tab *
         json_object_set_new(hdrs, "x-ms-correlation-request-id", json_string(corr));
         if (exceeded)
             json_object_set_new(hdrs, "x-ms-dynamics-msg-size-exceeded", json_string("true"));
-        json_t *ev = json_pack("{s:s, s:o, s:s, s:s, s:s, s:s}", "url", u.data, "headers", hdrs,
-                               "body", body ? body : "{}", "entity", t->def->logical, "message",
-                               message, "id", id);
+        json_t *ev =
+            json_pack("{s:s, s:o, s:s, s:s, s:s, s:s}", "url", u.data, "headers", hdrs, "body",
+                      body ? body : "{}", "entity", t->def->logical, "message", message, "id", id);
         free(body);
         mlc_buf_free(&u);
         if (s->journal) {
@@ -440,11 +441,11 @@ static void *sender(void *arg)
             if (strncmp(k, "x-ms-", 5) == 0)
                 json_object_set(shown, k, v);
         }
-        json_t *rec = json_pack("{s:s, s:O, s:O, s:O, s:I, s:i, s:i, s:s, s:o}", "at", at,
-                                "message", json_object_get(ev, "message"), "entity",
-                                json_object_get(ev, "entity"), "id", json_object_get(ev, "id"),
-                                "status", (json_int_t)status, "attempts", attempts, "bytes",
-                                (int)strlen(body), "error", err, "headers", shown);
+        json_t *rec =
+            json_pack("{s:s, s:O, s:O, s:O, s:I, s:i, s:i, s:s, s:o}", "at", at, "message",
+                      json_object_get(ev, "message"), "entity", json_object_get(ev, "entity"), "id",
+                      json_object_get(ev, "id"), "status", (json_int_t)status, "attempts", attempts,
+                      "bytes", (int)strlen(body), "error", err, "headers", shown);
         json_array_append_new(h->recent, rec);
         if (json_array_size(h->recent) > RECENT)
             json_array_remove(h->recent, 0);
@@ -498,11 +499,11 @@ json_t *dv_webhooks_json(struct dv_sandbox *s)
     if (!h)
         return json_object();
     pthread_mutex_lock(&h->mu);
-    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:O}", "queued", (json_int_t)h->queued,
-                          "pending", (json_int_t)json_array_size(h->queue), "delivered",
-                          (json_int_t)h->delivered, "failed", (json_int_t)h->failed, "dropped",
-                          (json_int_t)h->dropped, "retried", (json_int_t)h->retries, "recent",
-                          h->recent);
+    json_t *o =
+        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:O}", "queued", (json_int_t)h->queued, "pending",
+                  (json_int_t)json_array_size(h->queue), "delivered", (json_int_t)h->delivered,
+                  "failed", (json_int_t)h->failed, "dropped", (json_int_t)h->dropped, "retried",
+                  (json_int_t)h->retries, "recent", h->recent);
     pthread_mutex_unlock(&h->mu);
     return o;
 }

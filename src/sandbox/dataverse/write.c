@@ -1,4 +1,5 @@
-/* Create, update, upsert and delete, shared by the Web API, $batch and the bulk messages: validation, binds, keys, ETags, the 204/201/200/404/412 semantics. */
+/* Create, update, upsert and delete, shared by the Web API, $batch and the bulk messages:
+ * validation, binds, keys, ETags, the 204/201/200/404/412 semantics. */
 #include "internal.h"
 
 #include <ctype.h>
@@ -318,7 +319,8 @@ static bool check_value(struct dv_tab *t, const char *name, enum dv_type type, i
     }
     if (!ok) {
         char *txt = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-        dv_resp_error(p, 400, "0x0", "Cannot convert the literal '%.100s' to the expected type '%s'.",
+        dv_resp_error(p, 400, "0x0",
+                      "Cannot convert the literal '%.100s' to the expected type '%s'.",
                       txt ? txt : "?", type_name(type));
         free(txt);
     }
@@ -439,8 +441,7 @@ static bool prefer_representation(const char *prefer)
 }
 
 /* Checks every Active key of t for a row other than id with the same values. */
-static bool unique_ok(struct dv_tab *t, json_t *row, const char *id, bool race,
-                      struct dv_resp *p)
+static bool unique_ok(struct dv_tab *t, json_t *row, const char *id, bool race, struct dv_resp *p)
 {
     for (size_t i = 0; i < t->nkeys; i++) {
         struct dv_key *k = &t->keys[i];

@@ -1,6 +1,7 @@
 /* The emulated NetSuite account: lifecycle, switches (one table for flags, admin API and --help),
  * routes, the API-call frame. */
 #include "internal.h"
+#include "sandbox/common.h"
 #include "mlc/crypto.h"
 #include "mlc/log.h"
 
@@ -273,15 +274,8 @@ enum mlc_rc ns_settings_apply(struct ns_sandbox *s, json_t *changes, char *err, 
             return MLC_EINVAL;
         }
         char text[600];
-        if (json_is_string(v))
-            snprintf(text, sizeof text, "%s", json_string_value(v));
-        else if (json_is_integer(v))
-            snprintf(text, sizeof text, "%lld", (long long)json_integer_value(v));
-        else if (json_is_real(v))
-            snprintf(text, sizeof text, "%.17g", json_real_value(v));
-        else if (json_is_boolean(v) && w->kind == SW_BOOL2)
-            snprintf(text, sizeof text, "%s", json_is_true(v) ? w->yes : w->no);
-        else {
+        const char *yes = w->kind == SW_BOOL2 ? w->yes : NULL;
+        if (!mlc_sbx_switch_text(v, yes, w->no, text, sizeof text)) {
             snprintf(err, errsz, "%s: unsupported value type", k);
             return MLC_EINVAL;
         }
