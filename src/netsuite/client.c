@@ -442,7 +442,7 @@ void mlc_ns_error_parse(long status, const char *body, size_t len, struct mlc_ns
         code = "";
     if (!detail)
         detail = j ? "" : "(no NetSuite error body)";
-    bool retry = status == 408 || status == 429 || status >= 500;
+    bool retry = mlc_net_classify(MLC_OK, status) == MLC_NET_RETRYABLE;
     char what[64];
     if (status == 403 || strcmp(code, "INSUFFICIENT_PERMISSION") == 0) {
         ns_err_set(e, false, status, "permission:",

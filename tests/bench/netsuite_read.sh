@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 customers=${1:-100000}
 orders=${2:-100000}
-threads=${3:-6}
+threads=${3:-10}
 dir=${MLC_BUILD_DIR:-}
 if [ -z "$dir" ]; then
   for d in build-bench build; do

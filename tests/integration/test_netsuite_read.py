@@ -125,6 +125,29 @@ def test_readers_complete():
         check(lm > 0, "order %s has a UTC last-modified (header or line)" % o["id"])
 
 
+def test_listing_agrees_with_reader():
+    """The change listing's last-modified of a record is the reader's (what the sync engine
+    stores as the record state): orders count every line, so an unchanged order is never taken
+    for a changed one."""
+    sb = sandbox()
+    env = ns_env(sb, unique_prefix("lm"))
+    for typ in ("salesorder", "customer", "contact"):
+        rc, out, err = tool(env, "changes", "--type", typ)
+        check_eq(rc, 0, "%s listing: %s" % (typ, out or err))
+        listed = {str(r["id"]): r["lm"] for r in out["rows"]}
+        check_eq(len(listed), 1000, "%s: a full page listed" % typ)
+        rc, out, err = tool(env, "read", "--type", typ, "--ids", ",".join(listed))
+        check_eq(rc, 0, "%s read: %s" % (typ, err if rc else ""))
+        diff = {i: (lm, out["records"][i]["lastModifiedMs"]) for i, lm in listed.items()
+                if out["records"][i]["lastModifiedMs"] != lm}
+        check_eq(diff, {}, "%s: the reader's last-modified equals the listing's" % typ)
+    # the listing sees line-only changes: some orders' last-modified comes from a line
+    later = sql(sb, "SELECT count(*) AS n FROM \"transaction\" t WHERE t.type = 'SalesOrd' AND"
+                    " (SELECT max(linelastmodifieddate) FROM transactionline tl WHERE"
+                    " tl.\"transaction\" = t.id) > t.lastmodifieddate")[0]["n"]
+    check(later > 0, "the data set has orders whose lines changed after their header", later)
+
+
 def test_record_api():
     """Record API reads of customer and salesOrder; a missing record and a missing permission."""
     sb = sandbox()
@@ -215,5 +238,6 @@ def test_429_storm():
 
 
 if __name__ == "__main__":
-    mlctest.run(test_pages, test_keyset_past_100k, test_readers_complete, test_record_api, test_governance_sizing,
+    mlctest.run(test_pages, test_keyset_past_100k, test_readers_complete,
+                test_listing_agrees_with_reader, test_record_api, test_governance_sizing,
                 test_concurrency_shared, test_429_storm)

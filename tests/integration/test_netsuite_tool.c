@@ -22,7 +22,8 @@ static const char usage[] =
     "       netsuite-tool load --type T --threads N --seconds S\n"
     "       netsuite-tool readrange --type T [--threads N]   (id ranges, listing folded in)\n"
     "       netsuite-tool record RECORD ID\n"
-    "       netsuite-tool status\n";
+    "       netsuite-tool status\n"
+    "       netsuite-tool changes --type T [--since-ms MS] [--after ID]   (one listing page)\n";
 
 struct tool {
     struct mlc_config cfg;
@@ -357,6 +358,15 @@ int main(int argc, char **argv)
             rc = fail(r2 == MLC_ENOTFOUND ? "notfound" : "record", &e);
         else
             print(json_pack("{s:b, s:o}", "ok", 1, "record", out));
+    } else if (strcmp(cmd, "changes") == 0) {
+        json_t *rows = NULL;
+        bool more = false;
+        if (mlc_ns_changes(s, t.type, num(opt(argc, argv, "--since-ms", "0")), 0,
+                           num(opt(argc, argv, "--after", "0")), 1000, &rows, &more, NULL,
+                           &e) != MLC_OK)
+            rc = fail("changes", &e);
+        else
+            print(json_pack("{s:b, s:o, s:b}", "ok", 1, "rows", rows, "more", more));
     } else if (strcmp(cmd, "status") == 0) {
         json_t *st = mlc_ns_auth_status(s);
         print(json_pack("{s:b, s:o}", "ok", 1, "status", st ? st : json_null()));
