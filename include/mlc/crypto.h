@@ -83,6 +83,16 @@ enum mlc_rc mlc_key_describe(const char *pem, char *kty, size_t ktysz, int *bits
  * *out is owned. MLC_EINVAL for an alg that does not fit the key. */
 enum mlc_rc mlc_jwt_sign(const char *alg, const char *kid, json_t *claims, const char *key_pem,
                          char **out, char *err, size_t errsz);
+/* Like mlc_jwt_sign with more header members (borrowed, may be NULL): e.g. "x5t#S256". */
+enum mlc_rc mlc_jwt_sign_header(const char *alg, json_t *extra, json_t *claims,
+                                const char *key_pem, char **out, char *err, size_t errsz);
+/* Entra ID client assertion (entra.c): PS256 JWT with "x5t#S256" (SHA-256 thumbprint of the
+ * certificate), aud = token_url, iss = sub = client_id, a random jti, nbf = iat = now_s,
+ * exp = now_s + 600. *out owned. MLC_EINVAL for a certificate or key that does not parse or fit. */
+enum mlc_rc mlc_entra_assertion(const char *cert_pem, const char *key_pem, const char *client_id,
+                                const char *token_url, int64_t now_s, char **out, char *err,
+                                size_t errsz);
+
 /* Decodes the header without verifying (to pick the key by kid). *header is owned. */
 enum mlc_rc mlc_jwt_peek_header(const char *jwt, json_t **header, char *err, size_t errsz);
 /* Verifies a compact JWS against a public key, certificate or private key PEM. Only PS256/384/512

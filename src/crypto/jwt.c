@@ -207,6 +207,15 @@ enum mlc_rc mlc_jwt_alg_for_key(const char *key_pem, char *alg, size_t algsz)
 enum mlc_rc mlc_jwt_sign(const char *alg, const char *kid, json_t *claims, const char *key_pem,
                          char **out, char *err, size_t errsz)
 {
+    json_t *extra = kid ? json_pack("{s:s}", "kid", kid) : NULL;
+    enum mlc_rc rc = mlc_jwt_sign_header(alg, extra, claims, key_pem, out, err, errsz);
+    json_decref(extra);
+    return rc;
+}
+
+enum mlc_rc mlc_jwt_sign_header(const char *alg, json_t *extra, json_t *claims,
+                                const char *key_pem, char **out, char *err, size_t errsz)
+{
     enum mlc_rc rc = MLC_EINVAL;
     const struct alg_def *a = find_alg(alg ? alg : "");
     bool priv = false;
@@ -229,8 +238,8 @@ enum mlc_rc mlc_jwt_sign(const char *alg, const char *kid, json_t *claims, const
     if (!key_fits(k, a, err, errsz))
         goto out;
     json_t *hdr = json_pack("{s:s, s:s}", "alg", a->name, "typ", "JWT");
-    if (kid)
-        json_object_set_new(hdr, "kid", json_string(kid));
+    if (json_is_object(extra))
+        json_object_update(hdr, extra);
     h64 = b64url_json(hdr);
     json_decref(hdr);
     c64 = b64url_json(claims);
