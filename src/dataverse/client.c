@@ -420,6 +420,14 @@ enum mlc_rc dv_request(struct mlc_dv_session *s, const struct dv_req *r,
             return MLC_ERR;
         atomic_fetch_add(&dv->requests, 1);
         enum mlc_rc nrc = mlc_net_perform(s->net, &req, resp, nerr, sizeof nerr);
+        int64_t ra = 0;
+        if (nrc == MLC_OK && resp->status == 429) {
+            /* the pause is in Redis before our slot is free: no call of ours can start between */
+            ra = mlc_net_retry_after_ms(resp, mlc_now_ms());
+            if (ra <= 0)
+                ra = 1000;
+            dv_gate_pause(s, ra);
+        }
         dv_gate_leave(s, holder);
         mlc_wipe(bearer, strlen(bearer));
         if (nrc == MLC_OK)
@@ -448,9 +456,6 @@ enum mlc_rc dv_request(struct mlc_dv_session *s, const struct dv_req *r,
         if (nrc == MLC_OK) {
             mlc_dv_error_parse(resp->status, resp->body.data, resp->body.len, e);
             if (resp->status == 429) {
-                int64_t ra = mlc_net_retry_after_ms(resp, mlc_now_ms());
-                if (ra <= 0)
-                    ra = 1000;
                 e->retry_after_ms = ra;
                 atomic_fetch_add(&dv->throttled, 1);
                 if (dv->metrics) {
@@ -458,7 +463,6 @@ enum mlc_rc dv_request(struct mlc_dv_session *s, const struct dv_req *r,
                     snprintf(l, sizeof l, "code=\"%.30s\"", e->code);
                     mlc_metrics_add(dv->metrics, "mlc_dataverse_throttled_total", l, 1);
                 }
-                dv_gate_pause(s, ra);
                 count_retry(dv, "throttled");
                 throttled++;
             } else {
