@@ -556,7 +556,8 @@ int mlc_sandbox_main(int argc, char **argv)
             fputs(h.data ? h.data : "", stdout);
             fputs("Dataverse admin API (/_sandbox/dataverse/...): settings, stats, counts,\n"
                   "tables/<set>, duplicates/<set>, rows/<set>[/<id>] (CRM edits), merge/<set>,\n"
-                  "keys/<table>/<key> (back to Pending), tokens/revoke, protection/reset.\n",
+                  "keys/<table>/<key> (back to Pending), tokens/revoke, protection/reset,\n"
+                  "identity (see the README's Dataverse sandbox section).\n",
                   stdout);
             mlc_buf_free(&h);
             return 0;

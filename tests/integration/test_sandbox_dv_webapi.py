@@ -84,6 +84,7 @@ with DvSandbox() as sb:
     f.check({r.get("accountnumber") for r in rows} & numbers, "account numbers match NetSuite's")
     f.eq(len(sb.rows("pricelevels")), len(sb.rows("transactioncurrencies")),
          "one price list per currency")
+    f.check(sb.rows("teams") and sb.rows("uoms"), "teams and units exist")
 
     # $filter: eq, ne, and, or, in, and paging
     target = next(r for r in rows if r.get("accountnumber"))

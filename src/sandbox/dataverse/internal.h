@@ -394,7 +394,8 @@ json_t *dv_protection_json(struct dv_sandbox *s);
 void dv_protection_reset(struct dv_sandbox *s);
 
 /* ---- faults.c ---- */
-/* Latency and random faults; true when the fault answered into p (drop: after a hold). */
+/* Latency and random faults; true when a fault answered into p, or (p->status 0) when the
+ * connection must be dropped without an answer, after the hold. */
 bool dv_faults_apply(struct dv_sandbox *s, const struct dv_settings *st, struct dv_resp *p);
 
 /* ---- webhooks.c ---- */

@@ -2,244 +2,143 @@
  * (reference/dataverse.md). */
 #include "internal.h"
 
+/* clang-format off */
+/* Column shorthands: C(name, type, flags), S(tring)/M(emo)(name, max length, flags),
+ * L(ookup)(name, target table, navigation property, flags). */
+#define C(n, t, f) {n, t, 0, NULL, NULL, f}
+#define S(n, len, f) {n, DT_STR, len, NULL, NULL, f}
+#define M(n, len, f) {n, DT_MEMO, len, NULL, NULL, f}
+#define L(n, target, nav, f) {n, DT_LOOKUP, 0, target, nav, f}
+#define ID(n) C(n, DT_GUID, 0)
+#define RO DVC_READONLY
+#define REQ DVC_REQUIRED
+#define OURS DVC_CUSTOM
+
 #define SYS                                                                                        \
-    {"createdon", DT_DATETIME, 0, NULL, NULL, DVC_READONLY},                                       \
-        {"modifiedon", DT_DATETIME, 0, NULL, NULL, DVC_READONLY},                                  \
-        {"versionnumber", DT_INT, 0, NULL, NULL, DVC_READONLY},                                    \
-        {"createdby", DT_LOOKUP, 0, "systemuser", "createdby", DVC_READONLY},                      \
-    {                                                                                              \
-        "modifiedby", DT_LOOKUP, 0, "systemuser", "modifiedby", DVC_READONLY                       \
-    }
-#define OWNED                                                                                      \
-    SYS, {"ownerid", DT_LOOKUP, 0, "systemuser", "ownerid", 0},                                    \
-        {"statecode", DT_STATE, 0, NULL, NULL, 0},                                                 \
-    {                                                                                              \
-        "statuscode", DT_STATUS, 0, NULL, NULL, 0                                                  \
-    }
+    C("createdon", DT_DATETIME, RO), C("modifiedon", DT_DATETIME, RO),                             \
+    C("versionnumber", DT_INT, RO), L("createdby", "systemuser", "createdby", RO),                 \
+    L("modifiedby", "systemuser", "modifiedby", RO)
+#define STATE C("statecode", DT_STATE, 0), C("statuscode", DT_STATUS, 0)
+#define OWNED SYS, L("ownerid", "systemuser", "ownerid", 0), STATE
+/* our sync columns, on every table the connector writes */
 #define SYNCED                                                                                     \
-    {"mlc_netsuitelastmodified", DT_DATETIME, 0, NULL, NULL, DVC_CUSTOM},                          \
-        {"mlc_syncstatehash", DT_STR, 100, NULL, NULL, DVC_CUSTOM},                                \
-        {"mlc_lastsyncedon", DT_DATETIME, 0, NULL, NULL, DVC_CUSTOM},                              \
-    {                                                                                              \
-        "mlc_syncexceptions", DT_MEMO, 4000, NULL, NULL, DVC_CUSTOM                                \
-    }
+    C("mlc_netsuitelastmodified", DT_DATETIME, OURS), S("mlc_syncstatehash", 100, OURS),           \
+    C("mlc_lastsyncedon", DT_DATETIME, OURS), M("mlc_syncexceptions", 4000, OURS)
+#define CURRENCY(f) L("transactioncurrencyid", "transactioncurrency", "transactioncurrencyid", f)
+/* a merge deactivates the loser and points it at the survivor */
+#define MERGEABLE(self) L("masterid", self, "masterid", RO), C("merged", DT_BOOL, RO)
+#define NAME(len) S("name", len, REQ)
 
 static const struct dv_col account[] = {
-    {"accountid", DT_GUID, 0, NULL, NULL, 0},
-    {"name", DT_STR, 160, NULL, NULL, DVC_REQUIRED},
-    {"accountnumber", DT_STR, 20, NULL, NULL, 0},
-    {"address1_line1", DT_STR, 250, NULL, NULL, 0},
-    {"address1_line2", DT_STR, 250, NULL, NULL, 0},
-    {"address1_line3", DT_STR, 250, NULL, NULL, 0},
-    {"address1_city", DT_STR, 80, NULL, NULL, 0},
-    {"address1_stateorprovince", DT_STR, 50, NULL, NULL, 0},
-    {"address1_postalcode", DT_STR, 20, NULL, NULL, 0},
-    {"address1_country", DT_STR, 80, NULL, NULL, 0},
-    {"telephone1", DT_STR, 50, NULL, NULL, 0},
-    {"emailaddress1", DT_STR, 100, NULL, NULL, 0},
-    {"websiteurl", DT_STR, 200, NULL, NULL, 0},
-    {"creditlimit", DT_MONEY, 0, NULL, NULL, 0},
-    {"creditonhold", DT_BOOL, 0, NULL, NULL, 0},
-    {"customertypecode", DT_CHOICE, 0, NULL, NULL, 0},
-    {"description", DT_MEMO, 2000, NULL, NULL, 0},
-    {"primarycontactid", DT_LOOKUP, 0, "contact", "primarycontactid", 0},
-    {"parentaccountid", DT_LOOKUP, 0, "account", "parentaccountid", 0},
-    {"defaultpricelevelid", DT_LOOKUP, 0, "pricelevel", "defaultpricelevelid", 0},
-    {"transactioncurrencyid", DT_LOOKUP, 0, "transactioncurrency", "transactioncurrencyid", 0},
-    {"masterid", DT_LOOKUP, 0, "account", "masterid", DVC_READONLY},
-    {"merged", DT_BOOL, 0, NULL, NULL, DVC_READONLY},
-    {"mlc_netsuitecustomerid", DT_STR, 100, NULL, NULL, DVC_CUSTOM},
-    SYNCED,
-    OWNED,
+    ID("accountid"), NAME(160), S("accountnumber", 20, 0),
+    S("address1_line1", 250, 0), S("address1_line2", 250, 0), S("address1_line3", 250, 0),
+    S("address1_city", 80, 0), S("address1_stateorprovince", 50, 0),
+    S("address1_postalcode", 20, 0), S("address1_country", 80, 0),
+    S("telephone1", 50, 0), S("emailaddress1", 100, 0), S("websiteurl", 200, 0),
+    C("creditlimit", DT_MONEY, 0), C("creditonhold", DT_BOOL, 0),
+    C("customertypecode", DT_CHOICE, 0), M("description", 2000, 0),
+    L("primarycontactid", "contact", "primarycontactid", 0),
+    L("parentaccountid", "account", "parentaccountid", 0),
+    L("defaultpricelevelid", "pricelevel", "defaultpricelevelid", 0), CURRENCY(0),
+    MERGEABLE("account"), S("mlc_netsuitecustomerid", 100, OURS), SYNCED, OWNED,
 };
 static const struct dv_col contact[] = {
-    {"contactid", DT_GUID, 0, NULL, NULL, 0},
-    {"firstname", DT_STR, 50, NULL, NULL, 0},
-    {"lastname", DT_STR, 50, NULL, NULL, 0},
-    {"fullname", DT_STR, 160, NULL, NULL, DVC_READONLY},
-    {"emailaddress1", DT_STR, 100, NULL, NULL, 0},
-    {"telephone1", DT_STR, 50, NULL, NULL, 0},
-    {"mobilephone", DT_STR, 50, NULL, NULL, 0},
-    {"jobtitle", DT_STR, 100, NULL, NULL, 0},
-    {"address1_postalcode", DT_STR, 20, NULL, NULL, 0},
-    {"address1_city", DT_STR, 80, NULL, NULL, 0},
-    {"parentcustomerid", DT_LOOKUP, 0, "account", "parentcustomerid_account", 0},
-    {"transactioncurrencyid", DT_LOOKUP, 0, "transactioncurrency", "transactioncurrencyid", 0},
-    {"masterid", DT_LOOKUP, 0, "contact", "masterid", DVC_READONLY},
-    {"merged", DT_BOOL, 0, NULL, NULL, DVC_READONLY},
-    {"mlc_netsuitecontactid", DT_STR, 100, NULL, NULL, DVC_CUSTOM},
-    SYNCED,
-    OWNED,
+    ID("contactid"), S("firstname", 50, 0), S("lastname", 50, 0), S("fullname", 160, RO),
+    S("emailaddress1", 100, 0), S("telephone1", 50, 0), S("mobilephone", 50, 0),
+    S("jobtitle", 100, 0), S("address1_postalcode", 20, 0), S("address1_city", 80, 0),
+    L("parentcustomerid", "account", "parentcustomerid_account", 0), CURRENCY(0),
+    MERGEABLE("contact"), S("mlc_netsuitecontactid", 100, OURS), SYNCED, OWNED,
 };
 static const struct dv_col salesorder[] = {
-    {"salesorderid", DT_GUID, 0, NULL, NULL, 0},
-    {"name", DT_STR, 300, NULL, NULL, DVC_REQUIRED},
-    {"ordernumber", DT_STR, 100, NULL, NULL, DVC_CREATEONLY},
-    {"description", DT_MEMO, 2000, NULL, NULL, 0},
-    {"customerid", DT_LOOKUP, 0, "account", "customerid_account", DVC_REQUIRED},
-    {"pricelevelid", DT_LOOKUP, 0, "pricelevel", "pricelevelid", DVC_REQUIRED},
-    {"transactioncurrencyid", DT_LOOKUP, 0, "transactioncurrency", "transactioncurrencyid",
-     DVC_REQUIRED | DVC_CREATEONLY},
-    {"totalamount", DT_MONEY, 0, NULL, NULL, DVC_READONLY},
-    {"totallineitemamount", DT_MONEY, 0, NULL, NULL, DVC_READONLY},
-    {"datefulfilled", DT_DATETIME, 0, NULL, NULL, 0},
-    {"requestdeliveryby", DT_DATE, 0, NULL, NULL, DVC_DATEONLY},
-    {"ispricelocked", DT_BOOL, 0, NULL, NULL, 0},
-    {"shipto_postalcode", DT_STR, 20, NULL, NULL, 0},
-    {"mlc_netsuitesalesorderid", DT_STR, 100, NULL, NULL, DVC_CUSTOM},
-    {"mlc_netsuitestatus", DT_STR, 100, NULL, NULL, DVC_CUSTOM},
-    {"mlc_netsuitetotal", DT_MONEY, 0, NULL, NULL, DVC_CUSTOM},
-    SYNCED,
-    OWNED,
+    ID("salesorderid"), NAME(300), S("ordernumber", 100, DVC_CREATEONLY),
+    M("description", 2000, 0), L("customerid", "account", "customerid_account", REQ),
+    L("pricelevelid", "pricelevel", "pricelevelid", REQ), CURRENCY(REQ | DVC_CREATEONLY),
+    C("totalamount", DT_MONEY, RO), C("totallineitemamount", DT_MONEY, RO),
+    C("datefulfilled", DT_DATETIME, 0), C("requestdeliveryby", DT_DATE, DVC_DATEONLY),
+    C("ispricelocked", DT_BOOL, 0), S("shipto_postalcode", 20, 0),
+    S("mlc_netsuitesalesorderid", 100, OURS), S("mlc_netsuitestatus", 100, OURS),
+    C("mlc_netsuitetotal", DT_MONEY, OURS), SYNCED, OWNED,
 };
 static const struct dv_col salesorderdetail[] = {
-    {"salesorderdetailid", DT_GUID, 0, NULL, NULL, 0},
-    {"salesorderid", DT_LOOKUP, 0, "salesorder", "salesorderid", DVC_REQUIRED},
-    {"productid", DT_LOOKUP, 0, "product", "productid", 0},
-    {"uomid", DT_LOOKUP, 0, "uom", "uomid", 0},
-    {"quantity", DT_DEC, 0, NULL, NULL, DVC_REQUIRED},
-    {"priceperunit", DT_MONEY, 0, NULL, NULL, 0},
-    {"baseamount", DT_MONEY, 0, NULL, NULL, DVC_READONLY},
-    {"extendedamount", DT_MONEY, 0, NULL, NULL, DVC_READONLY},
-    {"ispriceoverridden", DT_BOOL, 0, NULL, NULL, 0},
-    {"isproductoverridden", DT_BOOL, 0, NULL, NULL, DVC_CREATEONLY},
-    {"productdescription", DT_STR, 500, NULL, NULL, DVC_CREATEONLY},
-    {"description", DT_MEMO, 2000, NULL, NULL, 0},
-    {"lineitemnumber", DT_INT, 0, NULL, NULL, 0},
-    {"mlc_netsuitelinekey", DT_STR, 100, NULL, NULL, DVC_CUSTOM},
-    SYNCED,
-    SYS,
+    ID("salesorderdetailid"), L("salesorderid", "salesorder", "salesorderid", REQ),
+    L("productid", "product", "productid", 0), L("uomid", "uom", "uomid", 0),
+    C("quantity", DT_DEC, REQ), C("priceperunit", DT_MONEY, 0),
+    C("baseamount", DT_MONEY, RO), C("extendedamount", DT_MONEY, RO),
+    C("ispriceoverridden", DT_BOOL, 0), C("isproductoverridden", DT_BOOL, DVC_CREATEONLY),
+    S("productdescription", 500, DVC_CREATEONLY), M("description", 2000, 0),
+    C("lineitemnumber", DT_INT, 0), S("mlc_netsuitelinekey", 100, OURS), SYNCED, SYS,
 };
 static const struct dv_col product[] = {
-    {"productid", DT_GUID, 0, NULL, NULL, 0},
-    {"name", DT_STR, 100, NULL, NULL, DVC_REQUIRED},
-    {"productnumber", DT_STR, 100, NULL, NULL, DVC_REQUIRED},
-    {"description", DT_MEMO, 2000, NULL, NULL, 0},
-    {"defaultuomid", DT_LOOKUP, 0, "uom", "defaultuomid", 0},
-    {"defaultuomscheduleid", DT_LOOKUP, 0, "uomschedule", "defaultuomscheduleid", 0},
-    {"pricelevelid", DT_LOOKUP, 0, "pricelevel", "pricelevelid", 0},
-    {"mlc_netsuiteitemid", DT_STR, 100, NULL, NULL, DVC_CUSTOM},
+    ID("productid"), NAME(100), S("productnumber", 100, REQ), M("description", 2000, 0),
+    L("defaultuomid", "uom", "defaultuomid", 0),
+    L("defaultuomscheduleid", "uomschedule", "defaultuomscheduleid", 0),
+    L("pricelevelid", "pricelevel", "pricelevelid", 0), S("mlc_netsuiteitemid", 100, OURS),
     OWNED,
 };
 static const struct dv_col pricelevel[] = {
-    {"pricelevelid", DT_GUID, 0, NULL, NULL, 0},
-    {"name", DT_STR, 100, NULL, NULL, DVC_REQUIRED},
-    {"transactioncurrencyid", DT_LOOKUP, 0, "transactioncurrency", "transactioncurrencyid", 0},
-    SYS,
-    {"statecode", DT_STATE, 0, NULL, NULL, 0},
-    {"statuscode", DT_STATUS, 0, NULL, NULL, 0},
+    ID("pricelevelid"), NAME(100), CURRENCY(0), SYS, STATE,
 };
 static const struct dv_col productpricelevel[] = {
-    {"productpricelevelid", DT_GUID, 0, NULL, NULL, 0},
-    {"pricelevelid", DT_LOOKUP, 0, "pricelevel", "pricelevelid", DVC_REQUIRED},
-    {"productid", DT_LOOKUP, 0, "product", "productid", DVC_REQUIRED},
-    {"uomid", DT_LOOKUP, 0, "uom", "uomid", DVC_REQUIRED},
-    {"amount", DT_MONEY, 0, NULL, NULL, 0},
-    {"transactioncurrencyid", DT_LOOKUP, 0, "transactioncurrency", "transactioncurrencyid", 0},
-    SYS,
+    ID("productpricelevelid"), L("pricelevelid", "pricelevel", "pricelevelid", REQ),
+    L("productid", "product", "productid", REQ), L("uomid", "uom", "uomid", REQ),
+    C("amount", DT_MONEY, 0), CURRENCY(0), SYS,
 };
 static const struct dv_col uom[] = {
-    {"uomid", DT_GUID, 0, NULL, NULL, 0},
-    {"name", DT_STR, 100, NULL, NULL, DVC_REQUIRED},
-    {"quantity", DT_DEC, 0, NULL, NULL, 0},
-    {"uomscheduleid", DT_LOOKUP, 0, "uomschedule", "uomscheduleid", 0},
-    {"isschedulebaseuom", DT_BOOL, 0, NULL, NULL, 0},
+    ID("uomid"), NAME(100), C("quantity", DT_DEC, 0),
+    L("uomscheduleid", "uomschedule", "uomscheduleid", 0), C("isschedulebaseuom", DT_BOOL, 0),
     SYS,
 };
 static const struct dv_col uomschedule[] = {
-    {"uomscheduleid", DT_GUID, 0, NULL, NULL, 0},
-    {"name", DT_STR, 200, NULL, NULL, DVC_REQUIRED},
-    {"baseuomname", DT_STR, 100, NULL, NULL, 0},
-    SYS,
+    ID("uomscheduleid"), NAME(200), S("baseuomname", 100, 0), SYS,
 };
 static const struct dv_col transactioncurrency[] = {
-    {"transactioncurrencyid", DT_GUID, 0, NULL, NULL, 0},
-    {"currencyname", DT_STR, 100, NULL, NULL, DVC_REQUIRED},
-    {"isocurrencycode", DT_STR, 5, NULL, NULL, DVC_REQUIRED},
-    {"currencysymbol", DT_STR, 13, NULL, NULL, 0},
-    {"exchangerate", DT_DEC, 0, NULL, NULL, 0},
-    {"currencyprecision", DT_INT, 0, NULL, NULL, 0},
-    SYS,
-    {"statecode", DT_STATE, 0, NULL, NULL, 0},
-    {"statuscode", DT_STATUS, 0, NULL, NULL, 0},
+    ID("transactioncurrencyid"), S("currencyname", 100, REQ), S("isocurrencycode", 5, REQ),
+    S("currencysymbol", 13, 0), C("exchangerate", DT_DEC, 0), C("currencyprecision", DT_INT, 0),
+    SYS, STATE,
 };
 static const struct dv_col systemuser[] = {
-    {"systemuserid", DT_GUID, 0, NULL, NULL, 0},
-    {"fullname", DT_STR, 200, NULL, NULL, 0},
-    {"firstname", DT_STR, 64, NULL, NULL, 0},
-    {"lastname", DT_STR, 64, NULL, NULL, 0},
-    {"internalemailaddress", DT_STR, 100, NULL, NULL, 0},
-    {"domainname", DT_STR, 1024, NULL, NULL, 0},
-    {"applicationid", DT_GUID, 0, NULL, NULL, 0},
-    {"isdisabled", DT_BOOL, 0, NULL, NULL, 0},
-    {"accessmode", DT_CHOICE, 0, NULL, NULL, 0},
-    {"businessunitid", DT_LOOKUP, 0, "businessunit", "businessunitid", 0},
-    SYS,
+    ID("systemuserid"), S("fullname", 200, 0), S("firstname", 64, 0), S("lastname", 64, 0),
+    S("internalemailaddress", 100, 0), S("domainname", 1024, 0), C("applicationid", DT_GUID, 0),
+    C("isdisabled", DT_BOOL, 0), C("accessmode", DT_CHOICE, 0),
+    L("businessunitid", "businessunit", "businessunitid", 0), SYS,
 };
 static const struct dv_col team[] = {
-    {"teamid", DT_GUID, 0, NULL, NULL, 0},
-    {"name", DT_STR, 160, NULL, NULL, DVC_REQUIRED},
-    {"teamtype", DT_CHOICE, 0, NULL, NULL, 0},
-    {"businessunitid", DT_LOOKUP, 0, "businessunit", "businessunitid", 0},
-    {"administratorid", DT_LOOKUP, 0, "systemuser", "administratorid", 0},
-    SYS,
+    ID("teamid"), NAME(160), C("teamtype", DT_CHOICE, 0),
+    L("businessunitid", "businessunit", "businessunitid", 0),
+    L("administratorid", "systemuser", "administratorid", 0), SYS,
 };
 static const struct dv_col businessunit[] = {
-    {"businessunitid", DT_GUID, 0, NULL, NULL, 0},
-    {"name", DT_STR, 160, NULL, NULL, DVC_REQUIRED},
-    SYS,
+    ID("businessunitid"), NAME(160), SYS,
 };
 static const struct dv_col sdkmessage[] = {
-    {"sdkmessageid", DT_GUID, 0, NULL, NULL, 0},
-    {"name", DT_STR, 256, NULL, NULL, DVC_READONLY},
+    ID("sdkmessageid"), S("name", 256, RO),
 };
 static const struct dv_col sdkmessagefilter[] = {
-    {"sdkmessagefilterid", DT_GUID, 0, NULL, NULL, 0},
-    {"sdkmessageid", DT_LOOKUP, 0, "sdkmessage", "sdkmessageid", DVC_READONLY},
-    {"primaryobjecttypecode", DT_STR, 100, NULL, NULL, DVC_READONLY},
-    {"secondaryobjecttypecode", DT_STR, 100, NULL, NULL, DVC_READONLY},
-    {"iscustomprocessingstepallowed", DT_BOOL, 0, NULL, NULL, DVC_READONLY},
+    ID("sdkmessagefilterid"), L("sdkmessageid", "sdkmessage", "sdkmessageid", RO),
+    S("primaryobjecttypecode", 100, RO), S("secondaryobjecttypecode", 100, RO),
+    C("iscustomprocessingstepallowed", DT_BOOL, RO),
 };
 static const struct dv_col serviceendpoint[] = {
-    {"serviceendpointid", DT_GUID, 0, NULL, NULL, 0},
-    {"name", DT_STR, 256, NULL, NULL, DVC_REQUIRED},
-    {"contract", DT_CHOICE, 0, NULL, NULL, DVC_REQUIRED},
-    {"url", DT_STR, 2000, NULL, NULL, 0},
-    {"authtype", DT_CHOICE, 0, NULL, NULL, 0},
-    {"authvalue", DT_MEMO, 4000, NULL, NULL, 0},
-    {"messageformat", DT_CHOICE, 0, NULL, NULL, 0},
-    {"description", DT_MEMO, 2000, NULL, NULL, 0},
-    SYS,
+    ID("serviceendpointid"), NAME(256), C("contract", DT_CHOICE, REQ), S("url", 2000, 0),
+    C("authtype", DT_CHOICE, 0), M("authvalue", 4000, 0), C("messageformat", DT_CHOICE, 0),
+    M("description", 2000, 0), SYS,
 };
 static const struct dv_col step[] = {
-    {"sdkmessageprocessingstepid", DT_GUID, 0, NULL, NULL, 0},
-    {"name", DT_STR, 256, NULL, NULL, DVC_REQUIRED},
-    {"mode", DT_CHOICE, 0, NULL, NULL, 0},
-    {"stage", DT_CHOICE, 0, NULL, NULL, 0},
-    {"rank", DT_INT, 0, NULL, NULL, 0},
-    {"supporteddeployment", DT_CHOICE, 0, NULL, NULL, 0},
-    {"asyncautodelete", DT_BOOL, 0, NULL, NULL, 0},
-    {"filteringattributes", DT_MEMO, 100000, NULL, NULL, 0},
-    {"description", DT_MEMO, 256, NULL, NULL, 0},
-    {"sdkmessageid", DT_LOOKUP, 0, "sdkmessage", "sdkmessageid", DVC_REQUIRED},
-    {"sdkmessagefilterid", DT_LOOKUP, 0, "sdkmessagefilter", "sdkmessagefilterid", 0},
-    {"eventhandler", DT_LOOKUP, 0, "serviceendpoint", "eventhandler_serviceendpoint", DVC_REQUIRED},
-    SYS,
-    {"statecode", DT_STATE, 0, NULL, NULL, 0},
-    {"statuscode", DT_STATUS, 0, NULL, NULL, 0},
+    ID("sdkmessageprocessingstepid"), NAME(256), C("mode", DT_CHOICE, 0),
+    C("stage", DT_CHOICE, 0), C("rank", DT_INT, 0), C("supporteddeployment", DT_CHOICE, 0),
+    C("asyncautodelete", DT_BOOL, 0), M("filteringattributes", 100000, 0),
+    M("description", 256, 0), L("sdkmessageid", "sdkmessage", "sdkmessageid", REQ),
+    L("sdkmessagefilterid", "sdkmessagefilter", "sdkmessagefilterid", 0),
+    L("eventhandler", "serviceendpoint", "eventhandler_serviceendpoint", REQ), SYS, STATE,
 };
-
 static const struct dv_col stepimage[] = {
-    {"sdkmessageprocessingstepimageid", DT_GUID, 0, NULL, NULL, 0},
-    {"name", DT_STR, 256, NULL, NULL, DVC_REQUIRED},
-    {"entityalias", DT_STR, 256, NULL, NULL, DVC_REQUIRED},
-    {"imagetype", DT_CHOICE, 0, NULL, NULL, DVC_REQUIRED},
-    {"messagepropertyname", DT_STR, 256, NULL, NULL, 0},
-    {"attributes", DT_MEMO, 100000, NULL, NULL, 0},
-    {"sdkmessageprocessingstepid", DT_LOOKUP, 0, "sdkmessageprocessingstep",
-     "sdkmessageprocessingstepid", DVC_REQUIRED},
+    ID("sdkmessageprocessingstepimageid"), NAME(256), S("entityalias", 256, REQ),
+    C("imagetype", DT_CHOICE, REQ), S("messagepropertyname", 256, 0), M("attributes", 100000, 0),
+    L("sdkmessageprocessingstepid", "sdkmessageprocessingstep", "sdkmessageprocessingstepid",
+      REQ),
     SYS,
 };
+/* clang-format on */
 
 #define T(l, s, id, pn, otc, cols, key, st)                                                        \
     {                                                                                              \

@@ -162,8 +162,11 @@ static void api_handle(struct mlc_request *r, void *ud)
     struct dv_resp p;
     dv_resp_init(&p);
     int64_t t0 = mlc_mono_ms();
-    if (dv_protect_enter(s, &c.st, c.user_id, 1, &p)) {
-        if (!dv_faults_apply(s, &c.st, &p)) {
+    bool drop = false;
+    if (dv_protect_enter(s, &c.st, c.user_id, 1, &p)) { /* a 429 is counted as throttled */
+        if (dv_faults_apply(s, &c.st, &p)) {            /* counted as the fault */
+            drop = p.status == 0;
+        } else {
             if (strcmp(q.path, "$batch") == 0) {
                 if (strcmp(q.method, "POST") == 0)
                     dv_batch_exec(&c, &q, &p);
@@ -172,17 +175,20 @@ static void api_handle(struct mlc_request *r, void *ud)
             } else {
                 dv_webapi_exec(&c, &q, &p);
             }
+            atomic_fetch_add(&s->outcomes[p.status < 400 ? DV_OUT_OK : DV_OUT_CLIENT_ERROR], 1);
         }
         dv_protect_leave(s, &c.st, c.user_id, mlc_mono_ms() - t0, &p);
     }
-    atomic_fetch_add(&s->outcomes[p.status < 400 ? DV_OUT_OK : DV_OUT_CLIENT_ERROR], 1);
     atomic_fetch_sub(&s->inflight, 1);
     for (size_t i = 0; i < q.nquery; i++) {
         free(q.query[i].k);
         free(q.query[i].v);
     }
     free(q.query);
-    dv_resp_send(r, &p);
+    if (drop)
+        mlc_reply_drop(r);
+    else
+        dv_resp_send(r, &p);
     dv_resp_free(&p);
 }
 

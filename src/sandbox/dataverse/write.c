@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <ctype.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -553,10 +554,15 @@ bool dv_write(struct dv_ctx *c, struct dv_tab *t, enum dv_write_mode mode, const
         }
     }
     bool raced = false;
-    if (create && mode == DVW_UPSERT && !c->in_changeset && c->st.upsert_race_ms > 0) {
-        /* As on the real service, the lookup and the insert are not one atomic step. */
+    if (create && mode == DVW_UPSERT && !c->in_changeset && c->st.upsert_race_ms >= 0) {
+        /* As on the real service, an upsert's lookup and its insert are not one atomic step:
+         * another create of the same key may come in between and this one then fails with the
+         * duplicate-key error. upsertRaceMs widens the gap; -1 closes it (serialised). */
         pthread_mutex_unlock(&s->mu);
-        mlc_sleep_ms(c->st.upsert_race_ms);
+        if (c->st.upsert_race_ms > 0)
+            mlc_sleep_ms(c->st.upsert_race_ms);
+        else
+            sched_yield();
         pthread_mutex_lock(&s->mu);
         raced = true;
     }
