@@ -171,6 +171,19 @@ static const struct mlc_cfg_def defs[MLC_CFG__COUNT] = {
     [MLC_CFG_DATAVERSE_CACHE_TTL_S] = {"MLC_DATAVERSE_CACHE_TTL_S", MLC_CFG_INT, "900", 0, 86400,
                                        NULL, 0,
                                        "reference data cache TTL (misses: a tenth of it, at most 60)"},
+    [MLC_CFG_MAPPING_FILE] = {"MLC_MAPPING_FILE", MLC_CFG_STR, NULL, 0, 0, NULL, 0,
+                              "mapping file (default: the shipped deploy/config/mapping.json)"},
+    [MLC_CFG_DRIFT_POLICY] = {"MLC_DRIFT_POLICY", MLC_CFG_ENUM, "revert", 0, 0, "revert|report", 0,
+                              "CRM edits of NetSuite-owned columns: revert or report"},
+    [MLC_CFG_CRM_DELETE_POLICY] = {"MLC_CRM_DELETE_POLICY", MLC_CFG_ENUM, "recreate", 0, 0,
+                                   "recreate|report", 0,
+                                   "a synced row deleted in the CRM: recreate or report"},
+    [MLC_CFG_AUDIT_RETENTION_DAYS] = {"MLC_AUDIT_RETENTION_DAYS", MLC_CFG_INT, "30", 1, 3650, NULL,
+                                      0, "audit entries kept in Redis this long"},
+    [MLC_CFG_AUDIT_MAX_ENTRIES] = {"MLC_AUDIT_MAX_ENTRIES", MLC_CFG_INT, "1000000", 100, BIG, NULL,
+                                   0, "hard cap of audit entries in Redis"},
+    [MLC_CFG_AUDIT_SINK] = {"MLC_AUDIT_SINK", MLC_CFG_STR, NULL, 0, 0, NULL, 0,
+                            "also append every audit entry as a JSON line: stdout or file:PATH"},
 };
 
 const struct mlc_cfg_def *mlc_config_defs(void)

@@ -1,14 +1,9 @@
-/* The default mapping's NetSuite columns per record kind (deploy/config/mapping.json replaces them
- * once the sync lands). */
-#include "mlc/mapping.h"
+/* The built-in mapping's NetSuite columns per record kind (used until a mapping file is installed
+ * with mlc_mapping_install; deploy/config/mapping.json lists the same columns). */
+#include "internal.h"
 
 #include <ctype.h>
 #include <string.h>
-
-struct mlc_mapping {
-    const char *const *cols[MLC_MAP__KINDS];
-    size_t ncols[MLC_MAP__KINDS];
-};
 
 static const char *const customer_cols[] = {"entityid",
                                             "companyname",
@@ -48,12 +43,22 @@ static const char *const line_cols[] = {"item",
 
 #define N(a) (sizeof a / sizeof a[0])
 static const struct mlc_mapping defaults = {
-    {customer_cols, contact_cols, order_cols, line_cols},
-    {N(customer_cols), N(contact_cols), N(order_cols), N(line_cols)}};
+    .cols = {customer_cols, contact_cols, order_cols, line_cols},
+    .ncols = {N(customer_cols), N(contact_cols), N(order_cols), N(line_cols)},
+    .version = "builtin",
+    .is_static = true};
+
+/* Set once at start-up (before threads) by mlc_mapping_install, read-only afterwards. */
+static const struct mlc_mapping *installed;
+
+void mlc_mapping_install(const struct mlc_mapping *m)
+{
+    installed = m;
+}
 
 const struct mlc_mapping *mlc_mapping_defaults(void)
 {
-    return &defaults;
+    return installed ? installed : &defaults;
 }
 
 const char *const *mlc_mapping_ns_columns(const struct mlc_mapping *m, enum mlc_map_kind k,
@@ -67,13 +72,18 @@ const char *const *mlc_mapping_ns_columns(const struct mlc_mapping *m, enum mlc_
     return m->cols[k];
 }
 
-bool mlc_mapping_column_ok(const char *name)
+bool mlc_mapping_name_ok(const char *name, size_t max)
 {
     size_t l = name ? strlen(name) : 0;
-    if (l == 0 || l > 60 || !islower((unsigned char)name[0]))
+    if (l == 0 || l > max || !islower((unsigned char)name[0]))
         return false;
     for (size_t i = 0; i < l; i++)
         if (!islower((unsigned char)name[i]) && !isdigit((unsigned char)name[i]) && name[i] != '_')
             return false;
     return true;
+}
+
+bool mlc_mapping_column_ok(const char *name)
+{
+    return mlc_mapping_name_ok(name, 60);
 }
