@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # ml-connector demo: installs what is missing (Debian/Ubuntu), builds, starts a throw-away Redis,
-# the sandbox (a local NetSuite over HTTPS) and `ml-connector serve` against both, then shows the
-# main job as far as it exists today: a change in NetSuite becomes a signed event, the connector
-# verifies it and queues a job. Until the sync issue lands the shipped binary has no sync handlers,
+# the sandbox (a local NetSuite and Dataverse + Entra ID over HTTPS) and `ml-connector serve`
+# against them, then shows the main job as far as it exists today: a change in NetSuite becomes a
+# signed event, a CRM edit in Dataverse becomes a webhook, the connector verifies both and queues
+# jobs. Until the sync issue lands the shipped binary has no sync handlers,
 # so the job ends in the dead-letter stream with reason "no handler" — that is shown too.
 #
 #   ./deploy/demo.sh            run the demo, stop everything at the end
@@ -62,16 +63,17 @@ for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break;
 
 auth=secret
 [ "${MLC_DEMO_HMAC:-0}" = 1 ] && auth=hmac
-say "starting the sandbox (NetSuite on https://127.0.0.1:$ns_port)"
+say "starting the sandbox (NetSuite on https://127.0.0.1:$ns_port, Dataverse + Entra on https://127.0.0.1:$dv_port)"
 "$bin" sandbox --netsuite-port "$ns_port" --dataverse-port "$dv_port" \
   --credentials-dir "$work/creds" --customers 2000 --orders 3000 \
   --events-url "http://127.0.0.1:$mlc_port/v1/webhooks/netsuite" --events-auth "$auth" \
+  --dataverse-webhook-url "http://127.0.0.1:$mlc_port/v1/webhooks/dataverse" \
   >"$work/sandbox.out" 2>"$work/sandbox.log" &
 pids+=($!)
 for _ in $(seq 300); do [ -f "$work/creds/sandbox.env" ] && break; sleep 0.1; done
 [ -f "$work/creds/sandbox.env" ] || { cat "$work/sandbox.log"; exit 1; }
 echo "settings it printed (secrets shortened):"
-sed -E 's/((SECRET|SECRETS|CLIENT_ID|CONSUMER_KEY|TOKEN_ID|CERTIFICATE_ID)=.{6}).*/\1.../' \
+sed -E 's/((SECRET|SECRETS|KEYS|CLIENT_ID|CONSUMER_KEY|TOKEN_ID|CERTIFICATE_ID)=.{6}).*/\1.../' \
   "$work/creds/sandbox.env" | sed 's/^/  /'
 
 say "starting ml-connector serve on 127.0.0.1:$mlc_port against the sandbox"
@@ -79,7 +81,7 @@ say "starting ml-connector serve on 127.0.0.1:$mlc_port against the sandbox"
   set -a
   . "$work/creds/sandbox.env"
   set +a
-  # Dataverse's webhook key: the sandbox prints one once it emulates Dataverse (part 2).
+  # Dataverse's webhook key comes from the sandbox's settings (a fallback for older sandboxes).
   export MLC_DATAVERSE_WEBHOOK_KEYS=${MLC_DATAVERSE_WEBHOOK_KEYS:-demo-dataverse-webhook-key}
   export MLC_LISTEN=127.0.0.1:$mlc_port MLC_REDIS_URL=redis://127.0.0.1:$redis_port/0 \
          MLC_LOG_LEVEL=warn MLC_WORKERS=2
@@ -167,6 +169,47 @@ for _ in $(seq 50); do
 done
 echo "$out" | head -30 | sed 's/^/  /'
 
+# ---- 6. the Dataverse side: an Entra token, WhoAmI, a CRM edit -> a webhook -> the connector ----
+dvbase="https://127.0.0.1:$dv_port"
+say "Dataverse: an Entra token (client secret), WhoAmI, and a CRM user editing an account"
+python3 - "$work/creds" <<'EOF'
+import json, os, ssl, sys, time, http.client, urllib.parse
+creds = sys.argv[1]
+env = dict(l.strip().split("=", 1) for l in open(os.path.join(creds, "sandbox.env"))
+           if "=" in l and not l.startswith("#"))
+u = urllib.parse.urlsplit(env["MLC_DATAVERSE_URL"])
+c = http.client.HTTPSConnection(u.hostname, u.port,
+                                context=ssl.create_default_context(cafile=env["MLC_TLS_CA_FILE"]))
+def call(method, path, body=None, headers=None):
+    c.request(method, path, body, headers or {})
+    r = c.getresponse()
+    data = r.read()
+    return r.status, json.loads(data) if data else None
+st, tok = call("POST", "/%s/oauth2/v2.0/token" % env["MLC_ENTRA_TENANT_ID"], urllib.parse.urlencode({
+    "client_id": env["MLC_ENTRA_CLIENT_ID"], "grant_type": "client_credentials",
+    "scope": env["MLC_DATAVERSE_URL"] + "/.default", "client_secret": env["MLC_ENTRA_CLIENT_SECRET"]}),
+    {"Content-Type": "application/x-www-form-urlencoded"})
+print("  token: expires_in=%r token_type=%s" % (tok["expires_in"], tok["token_type"]))
+h = {"Authorization": "Bearer " + tok["access_token"], "Accept": "application/json",
+     "OData-MaxVersion": "4.0", "OData-Version": "4.0"}
+st, who = call("GET", "/api/data/v9.2/WhoAmI", headers=h)
+print("  WhoAmI: UserId=%s (the application user)" % who["UserId"])
+st, page = call("GET", "/api/data/v9.2/accounts?$select=name,accountnumber&$top=1", headers=h)
+acc = page["value"][0]
+print("  account %s: %s" % (acc["accountid"], acc["name"]))
+st, _ = call("PATCH", "/_sandbox/dataverse/rows/accounts/" + acc["accountid"],
+             json.dumps({"telephone1": "+1 425 555 0199"}), {"Content-Type": "application/json"})
+print("  a CRM user changed its telephone1: HTTP %d" % st)
+for _ in range(50):
+    st, stats = call("GET", "/_sandbox/dataverse/stats")
+    if stats["webhooks"]["delivered"] + stats["webhooks"]["failed"]:
+        break
+    time.sleep(0.1)
+for d in stats["webhooks"]["recent"][-3:]:
+    print("  webhook %s %s %s -> the connector answered HTTP %s" % (
+        d["message"], d["entity"], d["id"], d["status"]))
+EOF
+
 say "more: scripted changes (a change stream) and what the sandbox served"
 sbx -X POST -H 'Content-Type: application/json' "$base/_sandbox/netsuite/changes" -d '{"count":5,"seed":1}' |
   python3 -c 'import json,sys; [print("  ", r.get("op"), r.get("changes", r.get("error"))) for r in json.load(sys.stdin)["results"]]'
@@ -177,8 +220,9 @@ s = json.load(sys.stdin)
 print("  calls:", s["calls"]); print("  peak concurrency:", s["peakConcurrency"]); print("  events:", {k: s["events"][k] for k in ("sent", "failed", "pending")})'
 
 if [ "$keep" = 1 ]; then
-  say "running: NetSuite sandbox $base, connector http://127.0.0.1:$mlc_port, Redis 127.0.0.1:$redis_port"
-  echo "  settings: $work/creds/sandbox.env   admin API: $base/_sandbox/netsuite/..."
+  say "running: NetSuite $base, Dataverse $dvbase, connector http://127.0.0.1:$mlc_port, Redis 127.0.0.1:$redis_port"
+  echo "  settings: $work/creds/sandbox.env"
+  echo "  admin APIs: $base/_sandbox/netsuite/...  $dvbase/_sandbox/dataverse/..."
   echo "  Ctrl-C stops everything."
   wait
 fi
