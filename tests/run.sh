@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev
       libssl-dev libhiredis-dev libcmocka-dev libsqlite3-dev redis-server python3 curl
       nodejs npm)
+# tests/deploy: kubectl kustomize, promtool (in Debian's prometheus package), nginx, openssl.
+pkgs+=(kubernetes-client prometheus nginx-light openssl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -18,6 +20,10 @@ done
 if command -v npm >/dev/null 2>&1; then
   missing=("${missing[@]/nodejs}"); missing=("${missing[@]/npm}")
 fi
+# kubectl, nginx and promtool from other packages (e.g. a newer kubectl) are kept as they are.
+command -v kubectl >/dev/null 2>&1 && missing=("${missing[@]/kubernetes-client}")
+command -v nginx >/dev/null 2>&1 && missing=("${missing[@]/nginx-light}")
+command -v promtool >/dev/null 2>&1 && missing=("${missing[@]/prometheus}")
 missing=($(printf '%s\n' "${missing[@]}" | grep -v '^$' || true))
 if [ ${#missing[@]} -gt 0 ]; then
   echo "tests/run.sh: installing ${missing[*]}"
