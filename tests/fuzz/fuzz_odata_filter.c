@@ -27,8 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct dv_filter *f = NULL;
     char err[512];
     if (dv_filter_parse(text, &f, err, sizeof err) == MLC_OK) {
-        json_t *row = json_pack("{s:s, s:i, s:f, s:b, s:n}", "name", "Contoso", "code", 3,
-                                "limit", 2.5, "hold", 1, "empty");
+        json_t *row = json_pack("{s:s, s:i, s:f, s:b, s:n}", "name", "Contoso", "code", 3, "limit",
+                                2.5, "hold", 1, "empty");
         dv_filter_eval(f, row, resolve, NULL);
         dv_filter_paths(f, any_path, NULL);
         json_decref(row);

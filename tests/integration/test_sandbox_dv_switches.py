@@ -187,22 +187,30 @@ def check_update_multiple(c):
          "updateMultipleTables default: UpsertMultiple on account refused")
 
 
-def race(sb, key, n=4):
-    results = []
+def together(n, fn):
+    """Runs fn() in n threads released together; their results."""
+    out = []
     gate = threading.Barrier(n)
 
-    def create():
+    def run():
         try:
             gate.wait(5)
         except threading.BrokenBarrierError:
             pass
-        st, body, _ = sb.api("PATCH", "accounts(mlc_netsuitecustomerid='%s')" % key, {"name": "r"})
-        results.append((st, code(body)))
+        out.append(fn())
 
-    th = [threading.Thread(target=create) for _ in range(n)]
+    th = [threading.Thread(target=run) for _ in range(n)]
     [t.start() for t in th]
     [t.join() for t in th]
-    return results
+    return out
+
+
+def race(sb, key, n=4):
+    """n concurrent upserts of one new key: (status, error code) of each."""
+    def create():
+        st, body, _ = sb.api("PATCH", "accounts(mlc_netsuitecustomerid='%s')" % key, {"name": "r"})
+        return st, code(body)
+    return together(n, create)
 
 
 def check_upsert_race(c):
@@ -271,16 +279,11 @@ def check_rate_execution(c):
 
 
 def concurrent(sb, n=6):
-    out = []
-
+    """n concurrent WhoAmI calls: (status, error code or None) of each."""
     def call():
         st, body, _ = sb.api("GET", "WhoAmI")
-        out.append((st, code(body) if st != 200 else None))
-
-    th = [threading.Thread(target=call) for _ in range(n)]
-    [t.start() for t in th]
-    [t.join() for t in th]
-    return out
+        return st, code(body) if st != 200 else None
+    return together(n, call)
 
 
 def check_rate_concurrency(c):

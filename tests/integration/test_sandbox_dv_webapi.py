@@ -30,6 +30,13 @@ def sample_http(name):
     return status, dict(line.split(": ", 1) for line in head[1:])
 
 
+def code_of(body):
+    try:
+        return body["error"]["code"]
+    except (TypeError, KeyError):
+        return None
+
+
 def is_error(body, code=None):
     ok = isinstance(body, dict) and list(body.keys()) == ["error"] and \
         sorted(body["error"].keys()) == ["code", "message"]
@@ -259,7 +266,48 @@ with DvSandbox() as sb:
         "salesorderid@odata.bind": "/salesorders(mlc_netsuitesalesorderid='5501')",
         "isproductoverridden": True, "productdescription": "Widget", "quantity": 2,
         "priceperunit": 12.5, "ispriceoverridden": True})
-    f.check(st in (204, 400), "line on a fulfilled order answered: %d" % st)
+    ro = sb.dadmin("GET", "settings")[1]["readOnlyCode"]
+    f.eq((st, code_of(err)), (400, ro), "a line of a fulfilled order is read-only")
+
+    # ---- salesorderdetail rules ----
+    st, _, r = sb.api("PATCH", "salesorders(mlc_netsuitesalesorderid='5600')", dict(order, name="L"))
+    so2 = r.getheader("OData-EntityId").rsplit("(", 1)[1].rstrip(")")
+    item = next(x for x in sb.rows("productpricelevels") if x["_pricelevelid_value"] == pl)
+    prod, unit, price = item["_productid_value"], item["_uomid_value"], item["amount"]
+    other_unit = next(u["uomid"] for u in sb.rows("uoms") if u["uomid"] != unit)
+    bind = {"salesorderid@odata.bind": "/salesorders(%s)" % so2}
+    cat = dict(bind, **{"productid@odata.bind": "/products(%s)" % prod,
+                        "uomid@odata.bind": "/uoms(%s)" % unit, "quantity": 3})
+    for what, body in (
+            ("write-in with a product", dict(cat, isproductoverridden=True,
+                                             productdescription="w")),
+            ("write-in without a description", dict(bind, isproductoverridden=True, quantity=1)),
+            ("catalogue line without a unit", {k: v for k, v in cat.items()
+                                               if not k.startswith("uomid")}),
+            ("a unit not in the price list", dict(cat, **{"uomid@odata.bind":
+                                                         "/uoms(%s)" % other_unit})),
+            ("no quantity", {k: v for k, v in cat.items() if k != "quantity"})):
+        st, err, _ = sb.api("POST", "salesorderdetails", body)
+        f.check(st == 400 and is_error(err), "line refused: %s %r" % (what, err))
+    st, row, _ = sb.api("POST", "salesorderdetails", cat, headers={"Prefer": "return=representation"})
+    f.eq(st, 201, "a catalogue line in the price list")
+    f.eq((row.get("priceperunit"), row.get("extendedamount")), (price, price * 3),
+         "its price comes from the price list")
+    st, row2, _ = sb.api("POST", "salesorderdetails", dict(
+        cat, ispriceoverridden=True, priceperunit=2.5, quantity=2,
+        **{"uomid@odata.bind": "/uoms(%s)" % other_unit}),
+        headers={"Prefer": "return=representation"})
+    f.eq((st, row2.get("extendedamount")), (201, 5.0), "ispriceoverridden: priceperunit is used")
+    st, o, _ = sb.api("GET", "salesorders(%s)?$select=totalamount,totallineitemamount" % so2)
+    f.eq((o["totalamount"], o["totallineitemamount"]), (price * 3 + 5.0, price * 3 + 5.0),
+         "the order's totals follow its lines")
+    f.eq(sb.api("PATCH", "salesorders(%s)" % so2, {"statecode": 1, "statuscode": 3})[0], 204,
+         "order submitted")
+    lid = row["salesorderdetailid"]
+    st, err, _ = sb.api("PATCH", "salesorderdetails(%s)" % lid, {"quantity": 9})
+    f.eq((st, code_of(err)), (400, ro), "a line of a submitted order is read-only")
+    st, err, _ = sb.api("DELETE", "salesorderdetails(%s)" % lid)
+    f.eq((st, code_of(err)), (400, ro), "and cannot be deleted")
 
     # ---- metadata ----
     st, keys, _ = sb.api("GET", "EntityDefinitions(LogicalName='account')/Keys")

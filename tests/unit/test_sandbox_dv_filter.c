@@ -78,10 +78,25 @@ static void test_errors(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "", "name", "name eqq 'x'", "name eq", "name eq 'unterminated", "(code eq 1",
-        "code eq 1)", "code in 1,2", "code in ()", "contains(name)", "contains(name, 3)",
-        "eq 3", "code eq 3 and", "code eq 3 or or code eq 1", "1 eq code", "name eq 'x' garbage",
-        "code eq 12abc", "/a eq 1", "a/ eq 1",
+        "",
+        "name",
+        "name eqq 'x'",
+        "name eq",
+        "name eq 'unterminated",
+        "(code eq 1",
+        "code eq 1)",
+        "code in 1,2",
+        "code in ()",
+        "contains(name)",
+        "contains(name, 3)",
+        "eq 3",
+        "code eq 3 and",
+        "code eq 3 or or code eq 1",
+        "1 eq code",
+        "name eq 'x' garbage",
+        "code eq 12abc",
+        "/a eq 1",
+        "a/ eq 1",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct dv_filter *f = NULL;
@@ -114,9 +129,9 @@ static void test_paths(void **state)
     (void)state;
     struct dv_filter *f = NULL;
     char err[256];
-    assert_int_equal(dv_filter_parse("a eq 1 and (b/c eq 'x' or startswith(d,'y'))", &f, err,
-                                     sizeof err),
-                     MLC_OK);
+    assert_int_equal(
+        dv_filter_parse("a eq 1 and (b/c eq 'x' or startswith(d,'y'))", &f, err, sizeof err),
+        MLC_OK);
     json_t *paths = json_array();
     assert_true(dv_filter_paths(f, collect, paths));
     assert_int_equal(json_array_size(paths), 3);

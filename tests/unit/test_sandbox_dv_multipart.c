@@ -1,10 +1,12 @@
-/* Unit tests: the sandbox Dataverse's $batch multipart parser (boundaries, CRLF, nested change sets, application/http parts) on the reference sample. */
+/* Unit tests: the sandbox Dataverse's $batch multipart parser (boundaries, CRLF, nested change
+ * sets, application/http parts) on the reference sample. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "sandbox/common.h"
 #include "sandbox/dataverse/internal.h"
 
 #include <stdio.h>
@@ -15,12 +17,9 @@ static char *load_sample(const char *name, size_t *len)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", MLC_SAMPLES_DIR, name);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    char *buf = malloc(1 << 20);
-    *len = fread(buf, 1, (1 << 20) - 1, f);
-    buf[*len] = '\0';
-    fclose(f);
+    char *buf = mlc_sbx_read_file(path);
+    assert_non_null(buf);
+    *len = strlen(buf);
     return buf;
 }
 
@@ -49,18 +48,18 @@ static void test_sample(void **state)
     struct dv_part *parts = NULL;
     size_t n = 0;
     char err[256];
-    assert_int_equal(dv_multipart_split(body, strlen(body), "batch_6b1d0c2e", &parts, &n, err,
-                                        sizeof err),
-                     MLC_OK);
+    assert_int_equal(
+        dv_multipart_split(body, strlen(body), "batch_6b1d0c2e", &parts, &n, err, sizeof err),
+        MLC_OK);
     assert_int_equal(n, 2);
     char cs[80];
     assert_true(dv_boundary(parts[0].content_type, cs, sizeof cs));
     assert_string_equal(cs, "changeset_a41f");
     struct dv_part *sub = NULL;
     size_t ns = 0;
-    assert_int_equal(dv_multipart_split(parts[0].body, parts[0].body_len, cs, &sub, &ns, err,
-                                        sizeof err),
-                     MLC_OK);
+    assert_int_equal(
+        dv_multipart_split(parts[0].body, parts[0].body_len, cs, &sub, &ns, err, sizeof err),
+        MLC_OK);
     assert_int_equal(ns, 2);
     assert_string_equal(sub[0].content_id, "1");
     assert_string_equal(sub[1].content_id, "2");
@@ -90,8 +89,8 @@ static void test_malformed(void **state)
     static const char *const bad[] = {
         "",
         "no delimiter at all",
-        "--b\r\nContent-Type: application/http\r\n\r\nGET x HTTP/1.1\r\n\r\n", /* no close */
-        "--b\nContent-Type: application/http\n\nGET x HTTP/1.1\n\n--b--\n",   /* LF only */
+        "--b\r\nContent-Type: application/http\r\n\r\nGET x HTTP/1.1\r\n\r\n",  /* no close */
+        "--b\nContent-Type: application/http\n\nGET x HTTP/1.1\n\n--b--\n",     /* LF only */
         "--b\r\nContent-Type: application/http\r\nGET x HTTP/1.1\r\n--b--\r\n", /* no blank */
         "--bx\r\n\r\n\r\n--b--",
     };
@@ -111,8 +110,7 @@ static void test_malformed(void **state)
     for (size_t i = 0; i < sizeof bad_http / sizeof bad_http[0]; i++) {
         struct dv_req q;
         char err[256] = "";
-        if (dv_http_part_parse(bad_http[i], strlen(bad_http[i]), &q, err, sizeof err) !=
-            MLC_EINVAL)
+        if (dv_http_part_parse(bad_http[i], strlen(bad_http[i]), &q, err, sizeof err) != MLC_EINVAL)
             fail_msg("accepted request %zu", i);
         dv_req_free(&q);
     }
@@ -125,7 +123,8 @@ static void test_limits(void **state)
     struct mlc_buf b;
     mlc_buf_init(&b, 1u << 22);
     for (int i = 0; i < 1001; i++)
-        mlc_buf_printf(&b, "--b\r\nContent-Type: application/http\r\n\r\nGET WhoAmI HTTP/1.1\r\n\r\n");
+        mlc_buf_printf(&b,
+                       "--b\r\nContent-Type: application/http\r\n\r\nGET WhoAmI HTTP/1.1\r\n\r\n");
     mlc_buf_printf(&b, "--b--\r\n");
     struct dv_part *parts = NULL;
     size_t n = 0;

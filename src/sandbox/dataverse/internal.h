@@ -324,6 +324,14 @@ bool dv_find_by_key(struct dv_tab *t, json_t *keyvals, const char **id, struct d
 /* Checks a write against the order rules; false with the error in p. */
 bool dv_order_check(struct dv_ctx *c, struct dv_tab *t, json_t *old, json_t *row, json_t *body,
                     bool create, struct dv_resp *p);
+/* salesorderdetail rules: its order must be Active; a write-in line has a description and no
+ * product or unit; a catalogue line a product, a unit of its unit group and (unless
+ * ispriceoverridden) a price list item, whose amount becomes priceperunit; the amounts. */
+bool dv_line_check(struct dv_ctx *c, json_t *old, json_t *row, bool create, struct dv_resp *p);
+/* False (read-only error in p) when the line's order is not Active. */
+bool dv_line_parent_check(struct dv_ctx *c, json_t *line, struct dv_resp *p);
+/* Recomputes an order's totals from its lines (caller holds s->mu). */
+void dv_order_totals(struct dv_sandbox *s, const char *order_id);
 void dv_order_action(struct dv_ctx *c, const char *action, const struct dv_req *q,
                      struct dv_resp *p);
 /* Merges loser into target (account or contact): the loser deactivated and flagged merged, its

@@ -314,3 +314,132 @@ void dv_order_action(struct dv_ctx *c, const char *action, const struct dv_req *
         mlc_buf_reset(&p->body);
     }
 }
+
+/* ---- salesorderdetail (reference/dataverse.md, "salesorder and salesorderdetail") ---- */
+
+static const char *str_of(json_t *row, const char *k)
+{
+    return json_string_value(json_object_get(row, k));
+}
+
+/* The order a line belongs to (NULL when unbound or missing). */
+static json_t *line_order(struct dv_sandbox *s, json_t *line)
+{
+    struct dv_tab *orders = dv_tab_by_logical(s, "salesorder", 10);
+    const char *oid = str_of(line, "_salesorderid_value");
+    return orders && oid ? dv_row_get(orders, oid) : NULL;
+}
+
+bool dv_line_parent_check(struct dv_ctx *c, json_t *line, struct dv_resp *p)
+{
+    json_t *order = line_order(c->s, line);
+    if (order && json_integer_value(json_object_get(order, "statecode")) != 0) {
+        read_only(c, p); /* lines of a Submitted or closed order are read-only with it */
+        return false;
+    }
+    return true;
+}
+
+/* The price list item of product + unit in the order's price list, or NULL. */
+static json_t *price_item(struct dv_sandbox *s, const char *pricelevel, const char *product,
+                          const char *uom)
+{
+    struct dv_tab *ppl = dv_tab_by_logical(s, "productpricelevel", 17);
+    const char *id;
+    json_t *r;
+    if (ppl && pricelevel)
+        json_object_foreach(ppl->rows, id, r)
+        {
+            const char *pl = str_of(r, "_pricelevelid_value"), *pr = str_of(r, "_productid_value"),
+                       *u = str_of(r, "_uomid_value");
+            if (pl && pr && u && strcmp(pl, pricelevel) == 0 && strcmp(pr, product) == 0 &&
+                strcmp(u, uom) == 0)
+                return r;
+        }
+    return NULL;
+}
+
+bool dv_line_check(struct dv_ctx *c, json_t *old, json_t *row, bool create, struct dv_resp *p)
+{
+    if (!dv_line_parent_check(c, row, p) || (old && !dv_line_parent_check(c, old, p)))
+        return false;
+    const char *prod = str_of(row, "_productid_value"), *uom = str_of(row, "_uomid_value");
+    if (json_is_true(json_object_get(row, "isproductoverridden"))) {
+        /* a write-in line: a description, no product and no unit */
+        if (prod || uom) {
+            dv_resp_error(p, 400, "0x80040203",
+                          "A write-in product line (isproductoverridden true) cannot have a "
+                          "productid or a uomid.");
+            return false;
+        }
+        if (create && !json_is_string(json_object_get(row, "productdescription"))) {
+            dv_resp_error(p, 400, "0x80040203",
+                          "A write-in product line needs a productdescription.");
+            return false;
+        }
+    } else if (create || !old ||
+               !json_equal(json_object_get(old, "_productid_value"),
+                           json_object_get(row, "_productid_value")) ||
+               !json_equal(json_object_get(old, "_uomid_value"),
+                           json_object_get(row, "_uomid_value")) ||
+               !json_equal(json_object_get(old, "ispriceoverridden"),
+                           json_object_get(row, "ispriceoverridden"))) {
+        /* a catalogue line: product, a unit of its unit group, and a price */
+        if (!prod || !uom) {
+            dv_resp_error(p, 400, "0x80040203",
+                          "A salesorderdetail for an existing product needs productid and uomid "
+                          "(or isproductoverridden true and a productdescription).");
+            return false;
+        }
+        struct dv_tab *pt = dv_tab_by_logical(c->s, "product", 7);
+        struct dv_tab *ut = dv_tab_by_logical(c->s, "uom", 3);
+        json_t *product = pt ? dv_row_get(pt, prod) : NULL, *unit = ut ? dv_row_get(ut, uom) : NULL;
+        const char *group = str_of(product, "_defaultuomscheduleid_value");
+        const char *ugroup = str_of(unit, "_uomscheduleid_value");
+        if (!product || !unit || !group || !ugroup || strcmp(group, ugroup) != 0) {
+            dv_resp_error(p, 400, "0x80040203",
+                          "The unit of measure is not in the unit group of the product.");
+            return false;
+        }
+        if (!json_is_true(json_object_get(row, "ispriceoverridden"))) {
+            json_t *order = line_order(c->s, row);
+            json_t *item = price_item(c->s, str_of(order, "_pricelevelid_value"), prod, uom);
+            if (!item) {
+                dv_resp_error(p, 400, "0x80040203",
+                              "The product and unit are not in the price list of the order: add "
+                              "them to the price list, or set ispriceoverridden to true and give "
+                              "priceperunit.");
+                return false;
+            }
+            json_object_set(row, "priceperunit", json_object_get(item, "amount"));
+        }
+    }
+    double amount = json_number_value(json_object_get(row, "priceperunit")) *
+                    json_number_value(json_object_get(row, "quantity"));
+    json_object_set_new(row, "baseamount", json_real(amount));
+    json_object_set_new(row, "extendedamount", json_real(amount));
+    return true;
+}
+
+void dv_order_totals(struct dv_sandbox *s, const char *order_id)
+{
+    struct dv_tab *orders = dv_tab_by_logical(s, "salesorder", 10);
+    struct dv_tab *lines = dv_tab_by_logical(s, "salesorderdetail", 16);
+    json_t *order = orders && order_id ? dv_row_get(orders, order_id) : NULL;
+    if (!order || !lines)
+        return;
+    double total = 0;
+    const char *id;
+    json_t *r;
+    json_object_foreach(lines->rows, id, r)
+    {
+        const char *o = str_of(r, "_salesorderid_value");
+        if (o && strcmp(o, order_id) == 0)
+            total += json_number_value(json_object_get(r, "extendedamount"));
+    }
+    /* a recalculation by the platform: journaled like any write, no webhook of its own */
+    json_t *copy = json_deep_copy(order);
+    json_object_set_new(copy, "totallineitemamount", json_real(total));
+    json_object_set_new(copy, "totalamount", json_real(total));
+    dv_row_put(s, orders, order_id, copy);
+}

@@ -580,6 +580,9 @@ bool dv_write(struct dv_ctx *c, struct dv_tab *t, enum dv_write_mode mode, const
     }
     if (ok && t->def->has_state && !dv_order_check(c, t, old, row, body, create, p))
         ok = false;
+    bool line = strcmp(t->def->logical, "salesorderdetail") == 0;
+    if (ok && line && !dv_line_check(c, old, row, create, p))
+        ok = false;
     if (ok && create) {
         for (size_t i = 0; i < t->def->ncols; i++) {
             const struct dv_col *col = &t->def->cols[i];
@@ -645,6 +648,14 @@ bool dv_write(struct dv_ctx *c, struct dv_tab *t, enum dv_write_mode mode, const
     json_t *pre = old ? json_incref(old) : NULL;
     dv_row_put(s, t, id, row);
     dv_webhooks_emit(s, create ? "Create" : "Update", t, id, changed, pre, row, c->user_id);
+    if (line) { /* the order's totals follow its lines (the old order's too, if moved) */
+        json_t *now_row = dv_row_get(t, id);
+        const char *o = json_string_value(json_object_get(now_row, "_salesorderid_value"));
+        const char *was = json_string_value(json_object_get(pre, "_salesorderid_value"));
+        dv_order_totals(s, o);
+        if (was && (!o || strcmp(was, o) != 0))
+            dv_order_totals(s, was);
+    }
     json_decref(pre);
     json_decref(changed);
     if (out_id)
@@ -662,9 +673,14 @@ bool dv_delete(struct dv_ctx *c, struct dv_tab *t, const char *id, struct dv_res
         dv_resp_not_found(p, t, false, id);
         return false;
     }
+    bool line = strcmp(t->def->logical, "salesorderdetail") == 0;
+    if (line && !dv_line_parent_check(c, old, p))
+        return false;
     json_incref(old);
     dv_row_delete(c->s, t, id);
     dv_webhooks_emit(c->s, "Delete", t, id, NULL, old, NULL, c->user_id);
+    if (line)
+        dv_order_totals(c->s, json_string_value(json_object_get(old, "_salesorderid_value")));
     json_decref(old);
     p->status = 204;
     return true;
