@@ -10,6 +10,8 @@
 #include "mlc/poller.h"
 #include "mlc/queue.h"
 #include "mlc/sandbox.h"
+#include "mlc/sync.h"
+#include "mlc/secrets.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -33,6 +35,7 @@ static const char usage[] =
     "  backfill      enqueue NetSuite history (--type, --since, --until) on the bulk stream\n"
     "  sandbox       run a local NetSuite (and later Dataverse) for tests, demos and development\n"
     "  healthcheck   probe GET /healthz of a running service (exit 0 when healthy)\n"
+    "  secrets       keygen, encrypt, decrypt, rotate credentials at rest (enc:v1)\n"
     "  version       print the version\n"
     "\n"
     "Configuration comes from MLC_* environment variables (see the README).\n"
@@ -70,6 +73,24 @@ static int open_queue(struct mlc_app *app)
     return 0;
 }
 
+/* SIGHUP: re-reads the configuration (the _FILE secrets, the key ring) and swaps in the webhook
+ * secrets and keys. Anything else still needs a restart; a bad new configuration is logged and
+ * the running one kept. */
+static void reload_secrets(struct mlc_app *app)
+{
+    struct mlc_config next;
+    char err[512];
+    if (mlc_config_load(&next, NULL, NULL, err, sizeof err) != MLC_OK) {
+        mlc_log(MLC_LOG_ERROR, "SIGHUP: configuration error, kept the current secrets: %s", err);
+        return;
+    }
+    if (mlc_ingest_reload_secrets(app->ingest, &next, err, sizeof err) != MLC_OK)
+        mlc_log(MLC_LOG_ERROR, "SIGHUP: %s", err);
+    else
+        mlc_log(MLC_LOG_INFO, "SIGHUP: webhook secrets and keys reloaded");
+    mlc_config_free(&next);
+}
+
 static void collect(struct mlc_metrics *m, void *ud)
 {
     struct mlc_app *app = ud;
@@ -97,6 +118,11 @@ static int cmd_serve(int argc, char **argv)
     mlc_log_kv(MLC_LOG_INFO, "starting",
                json_pack("{s:s, s:s, s:o}", "version", MLC_VERSION, "revision", MLC_GIT_REV,
                          "config", mlc_config_redacted(&app.cfg)));
+    if (app.cfg.plaintext_secrets[0])
+        mlc_log(MLC_LOG_WARN,
+                "plaintext secrets in the environment (MLC_ALLOW_PLAINTEXT_SECRETS=1): %s; "
+                "encrypt them with `ml-connector secrets encrypt` or give them through _FILE",
+                app.cfg.plaintext_secrets);
     app.metrics = mlc_metrics_new();
     mlc_app_describe_metrics(app.metrics);
     mlc_metrics_set(app.metrics, "mlc_build_info",
@@ -108,7 +134,8 @@ static int cmd_serve(int argc, char **argv)
         return 2;
     }
 
-    /* Block the stop signals in every thread; the main thread waits for them with sigwait. */
+    /* Block the stop signals (and SIGHUP, the reload) in every thread; the main thread waits
+     * for them with sigwait. */
     sigset_t stopset;
     sigemptyset(&stopset);
     sigaddset(&stopset, SIGTERM);
@@ -120,6 +147,7 @@ static int cmd_serve(int argc, char **argv)
     int64_t backoff = 200;
     for (;;) {
         struct mlc_redis *c = NULL;
+    sigaddset(&stopset, SIGHUP);
         enum mlc_rc qrc = mlc_redis_connect(app.queue, &c, err, sizeof err);
         if (qrc == MLC_OK) {
             qrc = mlc_queue_prepare(app.queue, c, err, sizeof err);
@@ -183,7 +211,8 @@ static int cmd_serve(int argc, char **argv)
                          (int)mlc_http_server_port(app.http), "handlers", (int)nhandlers));
 
     int sig = 0;
-    sigwait(&stopset, &sig);
+    while (sigwait(&stopset, &sig) == 0 && sig == SIGHUP)
+        reload_secrets(&app);
     atomic_store(&app.stopping, true);
     int64_t grace_ms = mlc_config_int(&app.cfg, MLC_CFG_SHUTDOWN_GRACE_S) * 1000;
     mlc_log(MLC_LOG_INFO, "signal %d: draining (readyz 503, %u jobs in flight, grace %lld ms)", sig,
@@ -353,3 +382,5 @@ int main(int argc, char **argv)
     fprintf(stderr, "ml-connector: unknown command '%s'\n\n%s", cmd, usage);
     return 2;
 }
+    if (strcmp(cmd, "secrets") == 0)
+        return mlc_secrets_main(argc - 1, argv + 1);

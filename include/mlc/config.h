@@ -19,6 +19,7 @@ enum mlc_cfg_id {
     MLC_CFG_SHUTDOWN_GRACE_S,
     MLC_CFG_TLS_CA_FILE,
     MLC_CFG_ALLOW_PLAINTEXT_SECRETS,
+    MLC_CFG_MASTER_KEY,
     MLC_CFG_DRY_RUN,
     /* Redis and the queue */
     MLC_CFG_REDIS_URL,
@@ -116,6 +117,8 @@ struct mlc_config {
     long long num[MLC_CFG__COUNT];
     double dbl[MLC_CFG__COUNT];
     bool set[MLC_CFG__COUNT];    /* given explicitly (env or _FILE) */
+    bool from_file[MLC_CFG__COUNT]; /* read from MLC_X_FILE (re-read on SIGHUP) */
+    char plaintext_secrets[512]; /* secrets given in plaintext in the environment (warned) */
 };
 
 /* The table (MLC_CFG__COUNT rows). */

@@ -20,6 +20,14 @@ enum mlc_rc mlc_random_bytes(void *out, size_t n);
 /* Wipes memory the compiler may not elide. */
 void mlc_wipe(void *p, size_t n);
 
+/* AES-256-GCM (aead.c): seal appends nonce(12) || ciphertext || tag(16) to out, with a random
+ * 96-bit nonce; open checks the tag and appends the plaintext. aad is authenticated, not stored.
+ * MLC_ERR from open: wrong key or altered value; MLC_EINVAL: too short to be sealed. */
+enum mlc_rc mlc_aead_seal(const uint8_t key[32], const void *aad, size_t aadlen, const void *pt,
+                          size_t ptlen, struct mlc_buf *out);
+enum mlc_rc mlc_aead_open(const uint8_t key[32], const void *aad, size_t aadlen, const void *in,
+                          size_t inlen, struct mlc_buf *pt);
+
 /* NetSuite webhook signature header `t=<unix>,v1=<hex>[,v1=<hex>...]`.
  * Verifies against any of the keys, |now - t| <= tolerance_s. Returns MLC_OK on a match,
  * MLC_EINVAL on a malformed header, MLC_ERR on a mismatch or a stale timestamp (detail in err). */

@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 struct mlc_app;
+struct mlc_config;
 
 /* --- NetSuite events ---------------------------------------------------------------------- */
 #define MLC_NS_MAX_EVENTS 100
@@ -57,6 +58,11 @@ struct mlc_ingest;
  * variable when a list is malformed. */
 enum mlc_rc mlc_ingest_new(struct mlc_app *app, struct mlc_ingest **out, char *err, size_t errsz);
 void mlc_ingest_free(struct mlc_ingest *in);
+/* Swaps in the webhook secrets, WebhookKeys and header/query pairs of cfg (SIGHUP), for
+ * requests that start afterwards. Keeps the current ones and returns MLC_EINVAL when cfg's
+ * would be malformed or leave an endpoint without any. */
+enum mlc_rc mlc_ingest_reload_secrets(struct mlc_ingest *in, const struct mlc_config *cfg,
+                                      char *err, size_t errsz);
 /* Route table entries for both endpoints (2 rows written into routes). */
 size_t mlc_ingest_routes(struct mlc_ingest *in, struct mlc_route *routes, size_t max);
 

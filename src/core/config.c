@@ -1,5 +1,7 @@
 /* Configuration table (names from CONFIG.md), loading from the environment and _FILE variants. */
 #include "mlc/config.h"
+#include "mlc/crypto.h"
+#include "mlc/secrets.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -38,6 +40,8 @@ static const struct mlc_cfg_def defs[MLC_CFG__COUNT] = {
                              "CA bundle for outbound HTTPS"},
     [MLC_CFG_ALLOW_PLAINTEXT_SECRETS] = {"MLC_ALLOW_PLAINTEXT_SECRETS", MLC_CFG_BOOL, "0", 0, 0,
                                          NULL, 0, "accept plaintext secrets in the environment"},
+    [MLC_CFG_MASTER_KEY] = {"MLC_MASTER_KEY", MLC_CFG_STR, NULL, 0, 0, NULL, S,
+                            "key ring for enc:v1 values (only through MLC_MASTER_KEY_FILE)"},
     [MLC_CFG_DRY_RUN] = {"MLC_DRY_RUN", MLC_CFG_BOOL, "0", 0, 0, NULL, 0,
                          "compute and audit every write, send none"},
     [MLC_CFG_REDIS_URL] = {"MLC_REDIS_URL", MLC_CFG_STR, "redis://127.0.0.1:6379/0", 0, 0, NULL,
@@ -341,6 +345,7 @@ enum mlc_rc mlc_config_load(struct mlc_config *cfg, mlc_getenv_fn get, void *ud,
             if (!val)
                 goto fail;
             cfg->set[i] = true;
+            cfg->from_file[i] = true;
         } else if (direct) {
             val = mlc_strdup(direct);
             cfg->set[i] = true;
@@ -357,6 +362,8 @@ enum mlc_rc mlc_config_load(struct mlc_config *cfg, mlc_getenv_fn get, void *ud,
         if (val && parse_value(d, val, cfg, i, err, errsz) != MLC_OK)
             goto fail;
     }
+    if (mlc_secrets_apply(cfg, cfg->from_file, err, errsz) != MLC_OK)
+        goto fail;
     return MLC_OK;
 fail:
     mlc_config_free(cfg);
@@ -405,7 +412,7 @@ void mlc_config_free(struct mlc_config *cfg)
     for (int i = 0; i < MLC_CFG__COUNT; i++) {
         if (cfg->str[i]) {
             if (defs[i].flags & MLC_CFG_SECRET)
-                memset(cfg->str[i], 0, strlen(cfg->str[i]));
+                mlc_wipe(cfg->str[i], strlen(cfg->str[i]));
             MLC_FREE(cfg->str[i]);
         }
     }

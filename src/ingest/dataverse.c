@@ -238,7 +238,8 @@ fail:
     return MLC_EINVAL;
 }
 
-static bool dv_auth_ok(struct mlc_ingest *in, struct mlc_request *r, const char **why)
+static bool auth_check(struct mlc_ingest *in, const struct ingest_secrets *s,
+                       struct mlc_request *r, const char **why)
 {
     if (in->dv_auth == DV_AUTH_WEBHOOKKEY) {
         const char *code = mlc_request_query(r, "code");
@@ -248,21 +249,29 @@ static bool dv_auth_ok(struct mlc_ingest *in, struct mlc_request *r, const char 
         }
         bool ok = false;
         size_t cl = strlen(code);
-        for (size_t i = 0; i < in->n_dv_keys; i++)
-            ok |= mlc_ct_equal(code, cl, in->dv_keys[i], strlen(in->dv_keys[i]));
+        for (size_t i = 0; i < s->n_dv_keys; i++)
+            ok |= mlc_ct_equal(code, cl, s->dv_keys[i], strlen(s->dv_keys[i]));
         *why = "the WebhookKey does not match";
         return ok;
     }
-    bool ok = in->n_dv_pairs > 0;
-    for (size_t i = 0; i < in->n_dv_pairs; i++) {
-        const char *got = in->dv_auth == DV_AUTH_HEADER ? mlc_request_header(r, in->dv_pairs[i].k)
-                                                        : mlc_request_query(r, in->dv_pairs[i].k);
-        const char *want = in->dv_pairs[i].v;
+    bool ok = s->n_dv_pairs > 0;
+    for (size_t i = 0; i < s->n_dv_pairs; i++) {
+        const char *got = in->dv_auth == DV_AUTH_HEADER ? mlc_request_header(r, s->dv_pairs[i].k)
+                                                        : mlc_request_query(r, s->dv_pairs[i].k);
+        const char *want = s->dv_pairs[i].v;
         ok &= got != NULL && mlc_ct_equal(got ? got : "", got ? strlen(got) : 0, want,
                                           strlen(want));
     }
     *why = in->dv_auth == DV_AUTH_HEADER ? "the authentication headers do not match"
                                          : "the authentication query parameters do not match";
+    return ok;
+}
+
+static bool dv_auth_ok(struct mlc_ingest *in, struct mlc_request *r, const char **why)
+{
+    struct ingest_secrets *s = secrets_get(in);
+    bool ok = auth_check(in, s, r, why);
+    secrets_put(s);
     return ok;
 }
 

@@ -1,6 +1,7 @@
 /* Ingest set-up: verifier state from the configuration, the route rows, shared reply helpers. */
 #include "internal.h"
 #include "mlc/config.h"
+#include "mlc/crypto.h"
 #include "mlc/log.h"
 #include "mlc/metrics.h"
 
@@ -30,16 +31,69 @@ static enum mlc_rc parse_pairs(const char *s, struct kv **out, size_t *n, const 
     return MLC_OK;
 }
 
+static void secrets_free(struct ingest_secrets *s)
+{
+    if (!s)
+        return;
+    mlc_strv_free(s->ns_secrets, s->n_ns_secrets);
+    mlc_strv_free(s->dv_keys, s->n_dv_keys);
+    for (size_t i = 0; i < s->n_dv_pairs; i++) {
+        free(s->dv_pairs[i].k);
+        mlc_wipe(s->dv_pairs[i].v, strlen(s->dv_pairs[i].v));
+        free(s->dv_pairs[i].v);
+    }
+    free(s->dv_pairs);
+    free(s);
+}
+
+struct ingest_secrets *secrets_get(struct mlc_ingest *in)
+{
+    pthread_mutex_lock(&in->sec_mu);
+    struct ingest_secrets *s = in->sec;
+    atomic_fetch_add(&s->refs, 1);
+    pthread_mutex_unlock(&in->sec_mu);
+    return s;
+}
+
+void secrets_put(struct ingest_secrets *s)
+{
+    if (s && atomic_fetch_sub(&s->refs, 1) == 1)
+        secrets_free(s);
+}
+
+/* The secret set of a configuration (webhook secrets, WebhookKeys, header/query pairs). */
+static enum mlc_rc secrets_load(const struct mlc_config *cfg, enum dv_auth dv_auth,
+                                struct ingest_secrets **out, char *err, size_t errsz)
+{
+    struct ingest_secrets *s = mlc_calloc(1, sizeof *s);
+    atomic_init(&s->refs, 1);
+    s->n_ns_secrets =
+        mlc_list_split(mlc_config_str(cfg, MLC_CFG_NETSUITE_WEBHOOK_SECRETS), &s->ns_secrets);
+    s->n_dv_keys = mlc_list_split(mlc_config_str(cfg, MLC_CFG_DATAVERSE_WEBHOOK_KEYS), &s->dv_keys);
+    enum mlc_rc rc = MLC_OK;
+    if (dv_auth == DV_AUTH_HEADER)
+        rc = parse_pairs(mlc_config_str(cfg, MLC_CFG_DATAVERSE_WEBHOOK_HEADERS), &s->dv_pairs,
+                         &s->n_dv_pairs, "MLC_DATAVERSE_WEBHOOK_HEADERS", err, errsz);
+    else if (dv_auth == DV_AUTH_QUERY)
+        rc = parse_pairs(mlc_config_str(cfg, MLC_CFG_DATAVERSE_WEBHOOK_QUERY), &s->dv_pairs,
+                         &s->n_dv_pairs, "MLC_DATAVERSE_WEBHOOK_QUERY", err, errsz);
+    if (rc != MLC_OK) {
+        secrets_free(s);
+        return rc;
+    }
+    *out = s;
+    return MLC_OK;
+}
+
 enum mlc_rc mlc_ingest_new(struct mlc_app *app, struct mlc_ingest **out, char *err, size_t errsz)
 {
     const struct mlc_config *cfg = &app->cfg;
     struct mlc_ingest *in = mlc_calloc(1, sizeof *in);
     in->app = app;
+    pthread_mutex_init(&in->sec_mu, NULL);
     in->ns_auth = strcmp(mlc_config_str(cfg, MLC_CFG_NETSUITE_WEBHOOK_AUTH), "hmac") == 0
                       ? NS_AUTH_HMAC
                       : NS_AUTH_SECRET;
-    in->n_ns_secrets =
-        mlc_list_split(mlc_config_str(cfg, MLC_CFG_NETSUITE_WEBHOOK_SECRETS), &in->ns_secrets);
     in->ns_tolerance_s = mlc_config_int(cfg, MLC_CFG_NETSUITE_WEBHOOK_TOLERANCE_S);
     char e[160];
     if (mlc_cidr_list_parse(mlc_config_str(cfg, MLC_CFG_NETSUITE_ALLOWED_CIDRS), true,
@@ -55,21 +109,11 @@ enum mlc_rc mlc_ingest_new(struct mlc_app *app, struct mlc_ingest **out, char *e
     in->ns_account = mlc_config_str(cfg, MLC_CFG_NETSUITE_ACCOUNT_ID);
     in->dv_org = mlc_config_str(cfg, MLC_CFG_DATAVERSE_ORGANIZATION_ID);
     const char *dvauth = mlc_config_str(cfg, MLC_CFG_DATAVERSE_WEBHOOK_AUTH);
-    if (strcmp(dvauth, "header") == 0) {
-        in->dv_auth = DV_AUTH_HEADER;
-        if (parse_pairs(mlc_config_str(cfg, MLC_CFG_DATAVERSE_WEBHOOK_HEADERS), &in->dv_pairs,
-                        &in->n_dv_pairs, "MLC_DATAVERSE_WEBHOOK_HEADERS", err, errsz) != MLC_OK)
-            goto fail;
-    } else if (strcmp(dvauth, "querystring") == 0) {
-        in->dv_auth = DV_AUTH_QUERY;
-        if (parse_pairs(mlc_config_str(cfg, MLC_CFG_DATAVERSE_WEBHOOK_QUERY), &in->dv_pairs,
-                        &in->n_dv_pairs, "MLC_DATAVERSE_WEBHOOK_QUERY", err, errsz) != MLC_OK)
-            goto fail;
-    } else {
-        in->dv_auth = DV_AUTH_WEBHOOKKEY;
-    }
-    in->n_dv_keys =
-        mlc_list_split(mlc_config_str(cfg, MLC_CFG_DATAVERSE_WEBHOOK_KEYS), &in->dv_keys);
+    in->dv_auth = strcmp(dvauth, "header") == 0        ? DV_AUTH_HEADER
+                  : strcmp(dvauth, "querystring") == 0 ? DV_AUTH_QUERY
+                                                       : DV_AUTH_WEBHOOKKEY;
+    if (secrets_load(cfg, in->dv_auth, &in->sec, err, errsz) != MLC_OK)
+        goto fail;
     *out = in;
     return MLC_OK;
 fail:
@@ -77,18 +121,33 @@ fail:
     return MLC_EINVAL;
 }
 
+enum mlc_rc mlc_ingest_reload_secrets(struct mlc_ingest *in, const struct mlc_config *cfg,
+                                      char *err, size_t errsz)
+{
+    struct ingest_secrets *s = NULL;
+    if (secrets_load(cfg, in->dv_auth, &s, err, errsz) != MLC_OK)
+        return MLC_EINVAL;
+    if ((in->dv_auth == DV_AUTH_WEBHOOKKEY && s->n_dv_keys == 0) ||
+        (in->dv_auth != DV_AUTH_WEBHOOKKEY && s->n_dv_pairs == 0) || s->n_ns_secrets == 0) {
+        snprintf(err, errsz, "a reload would leave an endpoint without any secret; kept the "
+                             "current ones");
+        secrets_free(s);
+        return MLC_EINVAL;
+    }
+    pthread_mutex_lock(&in->sec_mu);
+    struct ingest_secrets *old = in->sec;
+    in->sec = s;
+    pthread_mutex_unlock(&in->sec_mu);
+    secrets_put(old);
+    return MLC_OK;
+}
+
 void mlc_ingest_free(struct mlc_ingest *in)
 {
     if (!in)
         return;
-    mlc_strv_free(in->ns_secrets, in->n_ns_secrets);
-    mlc_strv_free(in->dv_keys, in->n_dv_keys);
-    for (size_t i = 0; i < in->n_dv_pairs; i++) {
-        free(in->dv_pairs[i].k);
-        memset(in->dv_pairs[i].v, 0, strlen(in->dv_pairs[i].v));
-        free(in->dv_pairs[i].v);
-    }
-    free(in->dv_pairs);
+    secrets_put(in->sec);
+    pthread_mutex_destroy(&in->sec_mu);
     mlc_cidr_list_free(&in->ns_cidrs);
     mlc_cidr_list_free(&in->trusted);
     free(in);

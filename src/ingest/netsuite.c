@@ -182,8 +182,10 @@ static bool secret_ok(struct mlc_ingest *in, const char *given)
 {
     bool ok = false;
     size_t gl = strlen(given);
-    for (size_t i = 0; i < in->n_ns_secrets; i++)
-        ok |= mlc_ct_equal(given, gl, in->ns_secrets[i], strlen(in->ns_secrets[i]));
+    struct ingest_secrets *s = secrets_get(in);
+    for (size_t i = 0; i < s->n_ns_secrets; i++)
+        ok |= mlc_ct_equal(given, gl, s->ns_secrets[i], strlen(s->ns_secrets[i]));
+    secrets_put(s);
     return ok;
 }
 
@@ -219,12 +221,17 @@ void ns_handle(struct mlc_request *r, void *ud)
     size_t len;
     const char *body = mlc_request_body(r, &len);
     char detail[256];
-    if (in->ns_auth == NS_AUTH_HMAC &&
-        mlc_signature_verify(mlc_request_header(r, "X-MLC-Signature"), body, len, in->ns_secrets,
-                             in->n_ns_secrets, mlc_now_ms() / 1000, in->ns_tolerance_s, detail,
-                             sizeof detail) != MLC_OK) {
-        ingest_reject(in, r, "netsuite", "unauthorized", detail);
-        return;
+    if (in->ns_auth == NS_AUTH_HMAC) {
+        struct ingest_secrets *s = secrets_get(in);
+        enum mlc_rc vrc = mlc_signature_verify(mlc_request_header(r, "X-MLC-Signature"), body,
+                                               len, s->ns_secrets, s->n_ns_secrets,
+                                               mlc_now_ms() / 1000, in->ns_tolerance_s, detail,
+                                               sizeof detail);
+        secrets_put(s);
+        if (vrc != MLC_OK) {
+            ingest_reject(in, r, "netsuite", "unauthorized", detail);
+            return;
+        }
     }
     struct mlc_ns_event *events = mlc_calloc(MLC_NS_MAX_EVENTS, sizeof *events);
     size_t n = 0;

@@ -78,6 +78,7 @@ static void test_config_file_and_both(void **state)
     struct env e = {{{"MLC_NETSUITE_WEBHOOK_SECRETS_FILE", path},
                      {"MLC_NETSUITE_ALLOWED_CIDRS", "any"},
                      {"MLC_DATAVERSE_WEBHOOK_KEYS", "k"},
+                     {"MLC_ALLOW_PLAINTEXT_SECRETS", "1"},
                      {NULL, NULL}}};
     struct mlc_config c;
     char err[256];
@@ -102,6 +103,7 @@ static void test_config_file_and_both(void **state)
     struct env hdr = {{{"MLC_NETSUITE_WEBHOOK_SECRETS", "a"},
                        {"MLC_NETSUITE_ALLOWED_CIDRS", "10.0.0.0/8"},
                        {"MLC_DATAVERSE_WEBHOOK_AUTH", "header"},
+                       {"MLC_ALLOW_PLAINTEXT_SECRETS", "1"},
                        {NULL, NULL}}};
     assert_int_equal(mlc_config_load(&c, lookup, &hdr, err, sizeof err), MLC_OK);
     assert_int_equal(mlc_config_check_serve(&c, err, sizeof err), MLC_EINVAL);
