@@ -11,6 +11,7 @@
 #include "mlc/queue.h"
 #include "mlc/sandbox.h"
 #include "mlc/sync.h"
+#include "mlc/sync.h"
 #include "mlc/secrets.h"
 
 #include <pthread.h>
@@ -133,6 +134,13 @@ static int cmd_serve(int argc, char **argv)
         fprintf(stderr, "ml-connector: configuration error: %s\n", err);
         return 2;
     }
+#ifndef MLC_TEST_BUILD
+    /* the sync engine: mapping validated now, so a bad file stops start-up with exit 2 */
+    if (mlc_sync_new(&app, &app.sync, err, sizeof err) != MLC_OK) {
+        fprintf(stderr, "ml-connector: configuration error: %s\n", err);
+        return 2;
+    }
+#endif
 
     /* Block the stop signals (and SIGHUP, the reload) in every thread; the main thread waits
      * for them with sigwait. */
@@ -174,6 +182,9 @@ static int cmd_serve(int argc, char **argv)
     size_t nhandlers = 0;
 #ifdef MLC_TEST_BUILD
     handlers = mlc_test_handlers(&nhandlers);
+#else
+    if (app.sync)
+        handlers = mlc_sync_handlers(&nhandlers);
 #endif
     mlc_jobs_start(&app, handlers, nhandlers, &app.jobs);
     struct mlc_poller *poller = NULL;
@@ -222,6 +233,7 @@ static int cmd_serve(int argc, char **argv)
     mlc_http_server_quiesce(app.http);
     mlc_poller_stop(poller);
     mlc_jobs_stop(app.jobs, grace_ms);
+    mlc_sync_free(app.sync);
     mlc_http_server_stop(app.http);
     mlc_ingest_free(app.ingest);
     mlc_queue_free(app.queue);

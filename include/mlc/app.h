@@ -10,6 +10,7 @@ struct mlc_metrics;
 struct mlc_queue;
 struct mlc_http_server;
 struct mlc_ingest;
+struct mlc_sync;
 
 struct mlc_app {
     struct mlc_config cfg;
@@ -18,6 +19,7 @@ struct mlc_app {
     struct mlc_ingest *ingest;
     struct mlc_http_server *http;
     struct mlc_jobs *jobs;
+    struct mlc_sync *sync;  /* the sync engine (NULL: ingest only) */
     atomic_bool stopping;   /* SIGTERM received: /readyz answers 503 */
     int64_t started_ms;
 };

@@ -52,7 +52,7 @@ def ensure_node_modules():
             raise TestFailure(f"npm did not install the pinned versions: {missing}")
 
 
-def node(*args, timeout=120, stdin=None):
+def node(*args, timeout=120, stdin=None, env=None):
     """Runs node with the given arguments in tests/deploy; returns the CompletedProcess."""
     return subprocess.run(["node"] + list(args), cwd=HERE, capture_output=True, text=True,
-                          env=ENV, timeout=timeout, input=stdin)
+                          env=dict(ENV, **(env or {})), timeout=timeout, input=stdin)

@@ -1,0 +1,285 @@
+/* The sync engine: set-up for `serve` (mapping, clients, audit sink), the job handlers and the
+ * dispatch of a job to its kind. */
+#include "internal.h"
+#include "mlc/config.h"
+#include "mlc/log.h"
+#include "mlc/metrics.h"
+#include "mlc/queue.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LEASE_OWNER_MAX 96
+
+const char *mlc_sync_default_mapping_path(void)
+{
+    return "deploy/config/mapping.json";
+}
+
+/* The shipped file: relative to the working directory, next to the binary's source tree
+ * (<exe dir>/../deploy/config), or where packages install it. */
+static bool find_default_mapping(char *out, size_t outsz)
+{
+    if (access(mlc_sync_default_mapping_path(), R_OK) == 0) {
+        snprintf(out, outsz, "%s", mlc_sync_default_mapping_path());
+        return true;
+    }
+    char exe[PATH_MAX];
+    ssize_t l = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (l > 0) {
+        exe[l] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            static const char *const rel[] = {"/../deploy/config/mapping.json",
+                                              "/../share/ml-connector/mapping.json"};
+            for (size_t i = 0; i < 2; i++) {
+                int w = snprintf(out, outsz, "%s%s", exe, rel[i]);
+                if (w > 0 && (size_t)w < outsz && access(out, R_OK) == 0)
+                    return true;
+            }
+        }
+    }
+    snprintf(out, outsz, "/etc/ml-connector/mapping.json");
+    return access(out, R_OK) == 0;
+}
+
+static bool configured(const struct mlc_config *cfg)
+{
+    return mlc_config_str(cfg, MLC_CFG_NETSUITE_ACCOUNT_ID) &&
+           mlc_config_str(cfg, MLC_CFG_DATAVERSE_URL);
+}
+
+enum mlc_rc mlc_sync_new(struct mlc_app *app, struct mlc_sync **out, char *err, size_t errsz)
+{
+    *out = NULL;
+    const struct mlc_config *cfg = &app->cfg;
+    if (!configured(cfg) || mlc_config_int(cfg, MLC_CFG_WORKERS) == 0)
+        return MLC_OK;
+    struct mlc_sync *s = mlc_calloc(1, sizeof *s);
+    s->app = app;
+    pthread_mutex_init(&s->sink_mu, NULL);
+    char path[PATH_MAX];
+    const char *file = mlc_config_str(cfg, MLC_CFG_MAPPING_FILE);
+    if (!file) {
+        if (!find_default_mapping(path, sizeof path)) {
+            snprintf(err, errsz, "MLC_MAPPING_FILE: not set and the shipped "
+                                 "deploy/config/mapping.json was not found");
+            goto fail;
+        }
+        file = path;
+    }
+    enum mlc_rc rc = mlc_mapping_load(file, &s->mapping, err, errsz);
+    if (rc != MLC_OK) {
+        if (rc == MLC_EINVAL) {
+            char tmp[512];
+            snprintf(tmp, sizeof tmp, "%s", err);
+            snprintf(err, errsz, "MLC_MAPPING_FILE: %s", tmp);
+        }
+        goto fail;
+    }
+    mlc_mapping_install(s->mapping);
+
+    struct mlc_ns_settings ns;
+    mlc_ns_settings_from_config(cfg, &ns);
+    mlc_netsuite_describe_metrics(app->metrics);
+    if (mlc_netsuite_new(&ns, app->queue, app->metrics, &s->ns, err, errsz) != MLC_OK)
+        goto fail;
+    struct mlc_dv_settings dv;
+    mlc_dv_settings_from_config(cfg, &dv);
+    mlc_dataverse_describe_metrics(app->metrics);
+    if (mlc_dataverse_new(&dv, app->queue, app->metrics, &s->dv, err, errsz) != MLC_OK)
+        goto fail;
+    mlc_metrics_describe(app->metrics, "mlc_sync_records_total", MLC_METRIC_COUNTER,
+                         "Records synced, by type and action (created, updated, unchanged, ...)");
+
+    const char *sink = mlc_config_str(cfg, MLC_CFG_AUDIT_SINK);
+    if (sink && strcmp(sink, "stdout") == 0) {
+        s->sink = stdout;
+    } else if (sink && strncmp(sink, "file:", 5) == 0 && sink[5]) {
+        s->sink = fopen(sink + 5, "a");
+        if (!s->sink) {
+            snprintf(err, errsz, "MLC_AUDIT_SINK: cannot open %s for appending: %s", sink + 5,
+                     strerror(errno));
+            goto fail;
+        }
+        s->sink_owned = true;
+    } else if (sink) {
+        snprintf(err, errsz, "MLC_AUDIT_SINK: must be stdout or file:PATH");
+        goto fail;
+    }
+    s->dry_run = mlc_config_bool(cfg, MLC_CFG_DRY_RUN);
+    s->audit_max = mlc_config_int(cfg, MLC_CFG_AUDIT_MAX_ENTRIES);
+    s->audit_retention_ms = mlc_config_int(cfg, MLC_CFG_AUDIT_RETENTION_DAYS) * 86400000LL;
+    s->nworkers = (unsigned)mlc_config_int(cfg, MLC_CFG_WORKERS);
+    s->workers = mlc_calloc(s->nworkers + 1, sizeof *s->workers);
+    mlc_log_kv(MLC_LOG_INFO, "sync engine ready",
+               json_pack("{s:s, s:s}", "mapping", file, "mappingVersion",
+                         mlc_mapping_version(s->mapping)));
+    *out = s;
+    return MLC_OK;
+fail:
+    mlc_sync_free(s);
+    return MLC_EINVAL;
+}
+
+void mlc_sync_free(struct mlc_sync *s)
+{
+    if (!s)
+        return;
+    for (unsigned i = 0; s->workers && i < s->nworkers; i++) {
+        mlc_ns_session_free(s->workers[i].ns);
+        mlc_dv_session_free(s->workers[i].dv);
+    }
+    free(s->workers);
+    mlc_netsuite_free(s->ns);
+    mlc_dataverse_free(s->dv);
+    if (s->sink_owned && s->sink)
+        fclose(s->sink);
+    if (s->mapping) {
+        mlc_mapping_install(NULL);
+        mlc_mapping_free(s->mapping);
+    }
+    pthread_mutex_destroy(&s->sink_mu);
+    free(s);
+}
+
+static struct sync_worker *worker_sessions(struct mlc_sync *s, unsigned index, char *err,
+                                           size_t errsz)
+{
+    if (index >= s->nworkers) {
+        snprintf(err, errsz, "worker index %u out of range", index);
+        return NULL;
+    }
+    struct sync_worker *w = &s->workers[index];
+    if (!w->ns && mlc_ns_session_new(s->ns, &w->ns, err, errsz) != MLC_OK)
+        return NULL;
+    if (!w->dv && mlc_dv_session_new(s->dv, &w->dv, err, errsz) != MLC_OK)
+        return NULL;
+    return w;
+}
+
+/* Record ids of a job: "recordId" (one) or "recordIds" (up to MLC_NS_BATCH). */
+static size_t job_ids(json_t *data, long long *ids, size_t max, char *err, size_t errsz)
+{
+    json_t *one = json_object_get(data, "recordId");
+    json_t *many = json_object_get(data, "recordIds");
+    size_t n = 0;
+    json_t *list = many ? many : json_pack("[O]", one ? one : json_null());
+    if (!json_is_array(list) || json_array_size(list) == 0 || json_array_size(list) > max) {
+        snprintf(err, errsz, "the job names no record ids (or more than %zu)", max);
+        goto out;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v)
+    {
+        long long id = 0;
+        if (json_is_integer(v)) {
+            id = (long long)json_integer_value(v);
+        } else if (json_is_string(v)) {
+            uint64_t u;
+            if (mlc_parse_u64(json_string_value(v), &u) == MLC_OK && u <= (uint64_t)LLONG_MAX)
+                id = (long long)u;
+        }
+        if (id <= 0) {
+            snprintf(err, errsz, "record id #%zu is not a positive integer", i);
+            n = 0;
+            goto out;
+        }
+        ids[n++] = id;
+    }
+out:
+    if (!many)
+        json_decref(list);
+    return n;
+}
+
+static void handle(struct mlc_job_ctx *ctx, const struct mlc_job *job, struct mlc_job_result *res)
+{
+    struct mlc_sync *s = ctx->app->sync;
+    int t = mlc_ns_type_parse(job->kind);
+    char err[512];
+    if (!s || t < 0) {
+        res->status = MLC_JOB_FAIL;
+        snprintf(res->reason, sizeof res->reason, "the sync engine is not configured for '%s'",
+                 job->kind);
+        snprintf(res->error_class, sizeof res->error_class, "sync not configured");
+        return;
+    }
+    long long *ids = mlc_calloc(MLC_NS_BATCH, sizeof *ids);
+    size_t n = job_ids(job->data, ids, MLC_NS_BATCH, err, sizeof err);
+    if (n == 0) {
+        res->status = MLC_JOB_FAIL;
+        snprintf(res->reason, sizeof res->reason, "invalid job: %.200s", err);
+        snprintf(res->error_class, sizeof res->error_class, "invalid job");
+        free(ids);
+        return;
+    }
+    struct sync_worker *w = worker_sessions(s, ctx->worker, err, sizeof err);
+    if (!w) {
+        res->status = MLC_JOB_RETRY;
+        snprintf(res->reason, sizeof res->reason, "sync session: %.200s", err);
+        snprintf(res->error_class, sizeof res->error_class, "session");
+        free(ids);
+        return;
+    }
+    const char *source = json_string_value(json_object_get(job->data, "source"));
+    const char *op = json_string_value(json_object_get(job->data, "op"));
+    struct sync_job j = {.s = s, .ctx = ctx, .job = job, .w = w,
+                         .source = source ? source : "unknown",
+                         .force = json_is_true(json_object_get(job->data, "force"))};
+    const struct mlc_queue_settings *qs = mlc_queue_settings_get(ctx->app->queue);
+    j.last_attempt = job->attempts + 1 >= qs->max_attempts;
+    char host[48] = "host";
+    gethostname(host, sizeof host - 1);
+    snprintf(j.owner, sizeof j.owner, "%.40s-%d-%u", host, (int)getpid(), ctx->worker);
+    if (op && strcmp(op, "delete") == 0) {
+        for (size_t i = 0; i < n; i++)
+            sync_delete(&j, (enum mlc_ns_type)t, ids[i]);
+    } else if (t == MLC_NS_CUSTOMER) {
+        sync_customers(&j, ids, n);
+    } else if (t == MLC_NS_CONTACT) {
+        sync_contacts(&j, ids, n);
+    } else {
+        sync_orders(&j, ids, n);
+    }
+    free(ids);
+    if (j.fail) {
+        res->status = MLC_JOB_FAIL;
+    } else if (j.retry) {
+        res->status = MLC_JOB_RETRY;
+        res->retry_after_ms = j.retry_after_ms;
+    } else {
+        res->status = MLC_JOB_DONE;
+    }
+    snprintf(res->reason, sizeof res->reason, "%s", j.reason);
+    snprintf(res->error_class, sizeof res->error_class, "%s", j.cls);
+}
+
+static const struct mlc_job_handler handlers[] = {
+    {"customer", handle},
+    {"contact", handle},
+    {"salesorder", handle},
+};
+
+const struct mlc_job_handler *mlc_sync_handlers(size_t *n)
+{
+    *n = sizeof handlers / sizeof handlers[0];
+    return handlers;
+}
+
+void sync_count(struct sync_job *j, const char *type, const struct rec *recs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (recs[i].act == ACT_NONE || recs[i].busy)
+            continue;
+        char labels[96];
+        snprintf(labels, sizeof labels, "type=\"%s\",action=\"%s\"", type,
+                 sync_action_name(recs[i].act));
+        mlc_metrics_add(j->ctx->app->metrics, "mlc_sync_records_total", labels, 1);
+    }
+}
