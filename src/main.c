@@ -11,7 +11,6 @@
 #include "mlc/queue.h"
 #include "mlc/sandbox.h"
 #include "mlc/sync.h"
-#include "mlc/sync.h"
 #include "mlc/secrets.h"
 
 #include <pthread.h>
@@ -148,6 +147,7 @@ static int cmd_serve(int argc, char **argv)
     sigemptyset(&stopset);
     sigaddset(&stopset, SIGTERM);
     sigaddset(&stopset, SIGINT);
+    sigaddset(&stopset, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stopset, NULL);
     json_object_seed(0);
 
@@ -155,7 +155,6 @@ static int cmd_serve(int argc, char **argv)
     int64_t backoff = 200;
     for (;;) {
         struct mlc_redis *c = NULL;
-    sigaddset(&stopset, SIGHUP);
         enum mlc_rc qrc = mlc_redis_connect(app.queue, &c, err, sizeof err);
         if (qrc == MLC_OK) {
             qrc = mlc_queue_prepare(app.queue, c, err, sizeof err);
@@ -391,8 +390,8 @@ int main(int argc, char **argv)
         return mlc_sandbox_main(argc - 1, argv + 1);
     if (strcmp(cmd, "healthcheck") == 0)
         return cmd_healthcheck(argc - 1, argv + 1);
+    if (strcmp(cmd, "secrets") == 0)
+        return mlc_secrets_main(argc - 1, argv + 1);
     fprintf(stderr, "ml-connector: unknown command '%s'\n\n%s", cmd, usage);
     return 2;
 }
-    if (strcmp(cmd, "secrets") == 0)
-        return mlc_secrets_main(argc - 1, argv + 1);
