@@ -454,6 +454,18 @@ def check_webhook_timeout(c):
         slow.close()
 
 
+def check_webhook_request_id(c):
+    sb, rx = c.sb, c.rx
+    sb.dsettings(webhookRequestId="set")
+    hits = crm_edit_reaches(c, rx)
+    rid = json.loads(hits[0]["body"])["RequestId"] if hits else None
+    f.check(isinstance(rid, str) and len(rid) == 36, "webhookRequestId=set: a GUID %r" % rid)
+    sb.dsettings(webhookRequestId="null")
+    hits = crm_edit_reaches(c, rx)
+    f.check(hits and json.loads(hits[0]["body"])["RequestId"] is None,
+            "webhookRequestId=null: null as the sample")
+
+
 CHECKS = {
     "tokenLifetimeS": check_token_lifetime,
     "changesetUpsert": check_changeset_upsert,
@@ -478,6 +490,7 @@ CHECKS = {
     "webhookUrl": check_webhook_url,
     "webhookMaxBytes": check_webhook_max_bytes,
     "webhookTimeoutMs": check_webhook_timeout,
+    "webhookRequestId": check_webhook_request_id,
 }
 
 # every switch on the command line at once: flag, value given, value reported
@@ -506,6 +519,7 @@ COMMAND_LINE = {
     "webhookUrl": ("--dataverse-webhook-url", "http://127.0.0.1:9/hook", "http://127.0.0.1:9/hook"),
     "webhookMaxBytes": ("--webhook-max-bytes", "2048", 2048),
     "webhookTimeoutMs": ("--webhook-timeout-ms", "1000", 1000),
+    "webhookRequestId": ("--webhook-request-id", "set", "set"),
 }
 
 rx = Receiver()

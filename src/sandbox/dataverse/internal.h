@@ -34,9 +34,10 @@ struct dv_settings {
     int max_page_size;      /* rows per page without odata.maxpagesize (5000) */
     char readonly_code[16]; /* hex code of "record is read only" [UNCONFIRMED] */
     /* webhooks out */
-    char webhook_url[512];  /* url of the provisioned service endpoint */
-    int webhook_max_bytes;  /* contexts above it are stripped (262144) */
-    int webhook_timeout_ms; /* 60000 */
+    char webhook_url[512];   /* url of the provisioned service endpoint */
+    int webhook_max_bytes;   /* contexts above it are stripped (262144) */
+    int webhook_timeout_ms;  /* 60000 */
+    bool webhook_request_id; /* RequestId in contexts: null, or a GUID (it may be null) */
 };
 void dv_settings_defaults(struct dv_settings *st);
 /* Command line: *known tells whether flag is a Dataverse switch; then value is applied. */

@@ -75,6 +75,8 @@ static const struct sw table[] = {
      16777216, "contexts larger than this are stripped (262144)"},
     {"webhookTimeoutMs", "--webhook-timeout-ms", K_INT, AT(webhook_timeout_ms), 0, NULL, NULL, 100,
      600000, "how long a webhook delivery may take (60000)"},
+    {"webhookRequestId", "--webhook-request-id", K_BOOL, AT(webhook_request_id), 0, "null", "set",
+     0, 0, "RequestId of webhook contexts: null (as the sample), or a GUID (it may be either)"},
 };
 
 void dv_settings_defaults(struct dv_settings *st)

@@ -144,9 +144,13 @@ json_t *dv_webhook_context(struct dv_sandbox *s, const char *message, struct dv_
             json_array_append_new(out, kv("id", json_string(id)));
     }
     (void)pre;
+    /* RequestId "may be null" (reference/dataverse.md): the webhookRequestId switch picks */
+    char rid[37];
+    dv_guid_random(rid);
+    json_t *request_id = dv_settings_get(s).webhook_request_id ? json_string(rid) : json_null();
     return json_pack(
         "{s:s, s:s, s:i, s:s, s:o, s:b, s:b, s:b, s:i, s:s, s:i, s:s, s:s, s:s, s:s, s:o, "
-        "s:{s:s, s:[], s:s, s:n, s:n}, s:n, s:[], s:[], s:s, s:s, s:n, s:s, s:[], s:i, s:s}",
+        "s:{s:s, s:[], s:s, s:n, s:n}, s:n, s:[], s:[], s:s, s:s, s:o, s:s, s:[], s:i, s:s}",
         "BusinessUnitId", s->business_unit_id, "CorrelationId", corr, "Depth", 1,
         "InitiatingUserId", user_id, "InputParameters", in, "IsExecutingOffline", 0,
         "IsInTransaction", 0, "IsOfflinePlayback", 0, "IsolationMode", 1, "MessageName", message,
@@ -154,8 +158,8 @@ json_t *dv_webhook_context(struct dv_sandbox *s, const char *message, struct dv_
         "OrganizationName", s->org_name, "OutputParameters", out, "OwningExtension", "Id", step_id,
         "KeyAttributes", "LogicalName", "sdkmessageprocessingstep", "Name", "RowVersion",
         "ParentContext", "PostEntityImages", "PreEntityImages", "PrimaryEntityId", id,
-        "PrimaryEntityName", t->def->logical, "RequestId", "SecondaryEntityName", "none",
-        "SharedVariables", "Stage", 40, "UserId", user_id);
+        "PrimaryEntityName", t->def->logical, "RequestId", request_id, "SecondaryEntityName",
+        "none", "SharedVariables", "Stage", 40, "UserId", user_id);
 }
 
 static json_t *row_by(struct dv_sandbox *s, const char *logical, const char *id)
