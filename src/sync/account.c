@@ -286,24 +286,11 @@ void sync_customers(struct sync_job *j, const long long *ids, size_t n)
 {
     struct mlc_sync *s = j->s;
     json_t *sec = mlc_mapping_section(s->mapping, MLC_MAP_CUSTOMER);
-    json_t *read = NULL;
-    size_t calls = 0;
-    struct mlc_ns_err ne;
-    if (mlc_ns_read(j->w->ns, MLC_NS_CUSTOMER, ids, n, &read, &calls, &ne) != MLC_OK) {
-        j->ns_calls += calls;
-        sync_job_error(j, ne.retryable, ne.retry_after_ms, ne.cls[0] ? ne.cls : "netsuite",
-                       "NetSuite: %s", ne.msg);
-        json_decref(read);
+    json_t *read = sync_read(j, MLC_NS_CUSTOMER, ids, n);
+    if (!read)
         return;
-    }
-    j->ns_calls += calls;
     struct rec *recs = mlc_calloc(n + 1, sizeof *recs);
-    for (size_t i = 0; i < n; i++) {
-        char k[24];
-        snprintf(k, sizeof k, "%lld", ids[i]);
-        recs[i].id = ids[i];
-        recs[i].ns = json_object_get(read, k);
-    }
+    sync_recs_of(read, ids, n, recs);
     if (sync_lease(j, "customer", recs, n) != MLC_OK ||
         sync_load_state(j, "customer", recs, n) != MLC_OK) {
         sync_job_error(j, true, 0, "redis", "Redis: cannot read the record states");
@@ -368,12 +355,6 @@ void sync_customers(struct sync_job *j, const long long *ids, size_t n)
             sync_set_primary(j, r->id, id_of(json_object_get(r->ns, "primaryContactId")));
     }
 out:
-    for (size_t i = 0; i < n; i++)
-        if (recs[i].busy)
-            sync_job_error(j, true, 1000, "busy", "record busy in another worker");
-    sync_release(j, "customer", recs, n);
-    for (size_t i = 0; i < n; i++)
-        rec_clear(&recs[i]);
-    free(recs);
+    sync_finish(j, "customer", recs, n);
     json_decref(read);
 }

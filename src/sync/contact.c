@@ -74,30 +74,16 @@ void sync_contact_records(struct sync_job *j, json_t **nsrecs, size_t n)
     sync_commit(j, "contact", json_string_value(json_object_get(sec, "table")), recs, n);
     sync_count(j, "contact", recs, n);
 out:
-    for (size_t i = 0; i < n; i++)
-        if (recs[i].busy)
-            sync_job_error(j, true, 1000, "busy", "record busy in another worker");
-    sync_release(j, "contact", recs, n);
-    for (size_t i = 0; i < n; i++)
-        rec_clear(&recs[i]);
-    free(recs);
+    sync_finish(j, "contact", recs, n);
     free(companies);
     free(ok);
 }
 
 void sync_contacts(struct sync_job *j, const long long *ids, size_t n)
 {
-    json_t *read = NULL;
-    size_t calls = 0;
-    struct mlc_ns_err ne;
-    if (mlc_ns_read(j->w->ns, MLC_NS_CONTACT, ids, n, &read, &calls, &ne) != MLC_OK) {
-        j->ns_calls += calls;
-        sync_job_error(j, ne.retryable, ne.retry_after_ms, ne.cls[0] ? ne.cls : "netsuite",
-                       "NetSuite: %s", ne.msg);
-        json_decref(read);
+    json_t *read = sync_read(j, MLC_NS_CONTACT, ids, n);
+    if (!read)
         return;
-    }
-    j->ns_calls += calls;
     json_t **recs = mlc_calloc(n + 1, sizeof *recs);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {

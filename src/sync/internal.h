@@ -128,6 +128,12 @@ enum mlc_rc sync_commit(struct sync_job *j, const char *type, const char *table,
 json_t *sync_state_get(struct sync_job *j, const char *type, long long id);
 /* Sets fields of one state hash (fields: object of strings). */
 enum mlc_rc sync_state_set(struct sync_job *j, const char *type, long long id, json_t *fields);
+/* Reads records of ids from NetSuite in batch (counted on j); NULL after noting the failure. */
+json_t *sync_read(struct sync_job *j, enum mlc_ns_type t, const long long *ids, size_t n);
+/* recs[i] = {ids[i], its record in read (NULL when NetSuite has none)}. */
+void sync_recs_of(json_t *read, const long long *ids, size_t n, struct rec *recs);
+/* End of a batch: busy records make the job retry; leases released; recs cleared and freed. */
+void sync_finish(struct sync_job *j, const char *type, struct rec *recs, size_t n);
 /* Appends one audit entry outside a batch (delete, drift...). */
 void sync_audit_one(struct sync_job *j, const char *type, long long id, const char *dvid,
                     enum rec_action a, json_t *exc, json_t *changes, int dv_calls);

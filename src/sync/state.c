@@ -470,3 +470,39 @@ void sync_audit_one(struct sync_job *j, const char *type, long long id, const ch
     free(text);
     json_decref(e);
 }
+
+json_t *sync_read(struct sync_job *j, enum mlc_ns_type t, const long long *ids, size_t n)
+{
+    json_t *read = NULL;
+    size_t calls = 0;
+    struct mlc_ns_err ne;
+    enum mlc_rc rc = mlc_ns_read(j->w->ns, t, ids, n, &read, &calls, &ne);
+    j->ns_calls += calls;
+    if (rc == MLC_OK)
+        return read;
+    sync_job_error(j, ne.retryable, ne.retry_after_ms, ne.cls[0] ? ne.cls : "netsuite",
+                   "NetSuite: %s", ne.msg);
+    json_decref(read);
+    return NULL;
+}
+
+void sync_recs_of(json_t *read, const long long *ids, size_t n, struct rec *recs)
+{
+    for (size_t i = 0; i < n; i++) {
+        char k[24];
+        snprintf(k, sizeof k, "%lld", ids[i]);
+        recs[i].id = ids[i];
+        recs[i].ns = json_object_get(read, k);
+    }
+}
+
+void sync_finish(struct sync_job *j, const char *type, struct rec *recs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (recs[i].busy)
+            sync_job_error(j, true, 1000, "busy", "record busy in another worker");
+    sync_release(j, type, recs, n);
+    for (size_t i = 0; i < n; i++)
+        rec_clear(&recs[i]);
+    free(recs);
+}
