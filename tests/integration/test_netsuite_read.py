@@ -176,7 +176,9 @@ def test_governance_sizing():
     """Without MLC_NETSUITE_MAX_CONCURRENCY the share comes from governanceLimits; one token per
     process however many threads start at once (single-flight)."""
     sb = sandbox()
-    sb.settings_patch(integrationConcurrencyLimit=3, latencyMs=50)
+    # 200 ms a call keeps every slot busy long enough that the peak reaches the cap even when the
+    # machine is loaded (with 50 ms, a busy CI machine sometimes saw a peak of 2)
+    sb.settings_patch(integrationConcurrencyLimit=3, latencyMs=200)
     try:
         reset_stats(sb)
         rc, out, err = tool(ns_env(sb, unique_prefix("gov")), "load", "--type", "customer",
@@ -193,7 +195,7 @@ def test_governance_sizing():
 def test_concurrency_shared():
     """Cap 3, two replicas under load: the sandbox's peak concurrency is exactly 3."""
     sb = sandbox()
-    sb.settings_patch(concurrencyLimit=5, latencyMs=50)
+    sb.settings_patch(concurrencyLimit=5, latencyMs=200)
     try:
         prefix = unique_prefix("cap")
         env = ns_env(sb, prefix, MLC_NETSUITE_MAX_CONCURRENCY=3)
