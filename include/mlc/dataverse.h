@@ -18,9 +18,9 @@ struct mlc_dv_settings {
     const char *url;           /* https://<org>.crm.dynamics.com (required) */
     const char *authority_url; /* NULL: https://login.microsoftonline.com */
     const char *tenant_id, *client_id;
-    const char *client_secret;                  /* one of three credentials */
+    const char *client_secret;                     /* one of three credentials */
     const char *certificate_pem, *private_key_pem; /* ... */
-    const char *federated_token_path;           /* ... re-read at every token request */
+    const char *federated_token_path;              /* ... re-read at every token request */
     const char *ca_file;
     const char *app_user_id; /* NULL: from WhoAmI */
     int max_concurrency;     /* across ALL replicas (Redis semaphore); 0: 16 */
@@ -59,10 +59,10 @@ const struct mlc_dv_settings *mlc_dv_settings_get(const struct mlc_dataverse *dv
 
 /* Counters of this process (tests, benchmark, metrics). */
 struct mlc_dv_counters {
-    uint64_t tokens;        /* tokens obtained */
-    uint64_t requests;      /* Web API requests sent */
-    uint64_t throttled;     /* 429s received */
-    uint64_t paused_ms;     /* time spent waiting out Retry-After pauses */
+    uint64_t tokens;    /* tokens obtained */
+    uint64_t requests;  /* Web API requests sent */
+    uint64_t throttled; /* 429s received */
+    uint64_t paused_ms; /* time spent waiting out Retry-After pauses */
     uint64_t bulk_calls, batch_calls, splits, dup_retries, fallbacks;
 };
 void mlc_dv_counters_get(const struct mlc_dataverse *dv, struct mlc_dv_counters *out);
@@ -150,9 +150,9 @@ struct mlc_dv_op {
     const char *if_none_match; /* "*" = create only */
     int changeset;             /* 0: a part of its own; n > 0: in change set n (atomic) */
     /* results */
-    long status;   /* 0: not executed (a failed change set or stop on error) */
-    char id[37];   /* from OData-EntityId */
-    json_t *resp;  /* JSON answer body (owned), NULL when none */
+    long status;  /* 0: not executed (a failed change set or stop on error) */
+    char id[37];  /* from OData-EntityId */
+    json_t *resp; /* JSON answer body (owned), NULL when none */
     struct mlc_dv_err err;
 };
 /* Builds the multipart body (CRLF lines, parts of application/http, change sets numbered with
@@ -163,7 +163,7 @@ enum mlc_rc mlc_dv_batch_build(const struct mlc_dv_op *ops, size_t n, const char
 /* One response part of a $batch answer, in order (change-set parts flattened). */
 struct mlc_dv_part {
     long status;
-    int changeset;      /* 0 outside change sets, else 1.. in order of appearance */
+    int changeset; /* 0 outside change sets, else 1.. in order of appearance */
     char content_id[16];
     char entity_id[37]; /* from OData-EntityId, "" when none */
     char *body;         /* owned, NUL-terminated (may be empty) */
@@ -186,8 +186,8 @@ struct mlc_dv_row {
     json_t *key;  /* borrowed alternate key */
     json_t *body; /* borrowed columns (no key columns needed; they are removed) */
     /* results */
-    bool done;    /* written */
-    char id[37];  /* GUID when known ("" after UpsertMultiple, which names none) */
+    bool done;             /* written */
+    char id[37];           /* GUID when known ("" after UpsertMultiple, which names none) */
     struct mlc_dv_err err; /* when !done: the row's own Dataverse error */
 };
 /* Upserts rows of one table by alternate key in chunks of MLC_DATAVERSE_BULK_CHUNK:

@@ -1,4 +1,5 @@
-/* Entra ID certificate credentials: the client assertion JWT (PS256, x5t#S256 thumbprint header). */
+/* Entra ID certificate credentials: the client assertion JWT (PS256, x5t#S256 thumbprint header).
+ */
 #include "mlc/crypto.h"
 
 #include <stdio.h>

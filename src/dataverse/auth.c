@@ -87,8 +87,8 @@ static char *read_federated(const char *path, struct mlc_dv_err *e)
     buf[n] = '\0';
     if (n == 0) {
         free(buf);
-        dv_err_set(e, true, 0, "entra:federated_file", "MLC_ENTRA_FEDERATED_TOKEN_PATH: %s is empty",
-                   path);
+        dv_err_set(e, true, 0, "entra:federated_file",
+                   "MLC_ENTRA_FEDERATED_TOKEN_PATH: %s is empty", path);
         return NULL;
     }
     return buf;
@@ -143,7 +143,7 @@ static enum mlc_rc fetch(struct mlc_dv_session *s, char **tok, int64_t *life_s,
             json_t *j = json_loadb(resp.body.data, resp.body.len, 0, NULL);
             const char *at = json_string_value(json_object_get(j, "access_token"));
             json_t *ei = json_object_get(j, "expires_in");
-            long long life = json_is_integer(ei) ? (long long)json_integer_value(ei)
+            long long life = json_is_integer(ei)  ? (long long)json_integer_value(ei)
                              : json_is_string(ei) ? strtoll(json_string_value(ei), NULL, 10)
                                                   : 0;
             if (at && *at && life > 0) {

@@ -125,8 +125,8 @@ static bool boundary_of(const char *ct, size_t ctlen, char *out, size_t outsz)
 }
 
 /* Splits a multipart body into the parts between delimiter lines "--bnd". */
-static enum mlc_rc split(const char *b, size_t len, const char *bnd, struct seg *segs,
-                         size_t max, size_t *n, char *err, size_t errsz)
+static enum mlc_rc split(const char *b, size_t len, const char *bnd, struct seg *segs, size_t max,
+                         size_t *n, char *err, size_t errsz)
 {
     char delim[80];
     snprintf(delim, sizeof delim, "--%s", bnd);
@@ -233,8 +233,8 @@ static bool headers(const char *p, size_t len, struct hdr *h, size_t maxh, size_
                 const char *ve = p + pos + ll;
                 while (v < ve && (*v == ' ' || *v == '\t'))
                     v++;
-                h[(*nh)++] = (struct hdr){p + pos, (size_t)(colon - (p + pos)), v,
-                                          (size_t)(ve - v)};
+                h[(*nh)++] =
+                    (struct hdr){p + pos, (size_t)(colon - (p + pos)), v, (size_t)(ve - v)};
             }
         }
         if (!eol)

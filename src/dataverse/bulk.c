@@ -243,8 +243,10 @@ static enum mlc_rc bulk_call(struct mlc_dv_session *s, const char *logical, cons
     bool known = json_is_true(json_object_get(dv->bind_refused, logical));
     pthread_mutex_unlock(&dv->mu);
     if (!known && refuses_bind_by_key(&fe)) {
-        mlc_log(MLC_LOG_INFO, "dataverse: %s bulk Targets refuse binding by key; resolving GUIDs "
-                              "per chunk", logical);
+        mlc_log(MLC_LOG_INFO,
+                "dataverse: %s bulk Targets refuse binding by key; resolving GUIDs "
+                "per chunk",
+                logical);
         pthread_mutex_lock(&dv->mu);
         json_object_set_new(dv->bind_refused, logical, json_true());
         pthread_mutex_unlock(&dv->mu);
@@ -301,8 +303,8 @@ static enum mlc_rc batch_call(struct mlc_dv_session *s, const char *logical, con
             /* a key the request line cannot carry: written on its own through the fallback */
             char id[37];
             struct mlc_dv_err we;
-            enum mlc_rc wr = mlc_dv_write(s, logical, set, w[i].row->key, w[i].body,
-                                          MLC_DV_UPSERT, id, &we);
+            enum mlc_rc wr =
+                mlc_dv_write(s, logical, set, w[i].row->key, w[i].body, MLC_DV_UPSERT, id, &we);
             pending[i] = false;
             if (wr == MLC_OK) {
                 w[i].row->done = true;

@@ -34,8 +34,8 @@ void mlc_dv_settings_from_config(const struct mlc_config *cfg, struct mlc_dv_set
     s->cache_ttl_s = (int)mlc_config_int(cfg, MLC_CFG_DATAVERSE_CACHE_TTL_S);
 }
 
-void dv_err_set(struct mlc_dv_err *e, bool retryable, long status, const char *cls,
-                const char *fmt, ...)
+void dv_err_set(struct mlc_dv_err *e, bool retryable, long status, const char *cls, const char *fmt,
+                ...)
 {
     e->retryable = retryable;
     e->status = status;
@@ -88,11 +88,16 @@ enum mlc_rc mlc_dataverse_new(const struct mlc_dv_settings *s, struct mlc_queue 
     *out = NULL;
     struct mlc_dataverse *dv = mlc_calloc(1, sizeof *dv);
     dv->set = *s;
-    const char **src[DV_NSTR] = {&dv->set.url,           &dv->set.authority_url,
-                                 &dv->set.tenant_id,     &dv->set.client_id,
-                                 &dv->set.client_secret, &dv->set.certificate_pem,
-                                 &dv->set.private_key_pem, &dv->set.federated_token_path,
-                                 &dv->set.ca_file,       &dv->set.app_user_id,
+    const char **src[DV_NSTR] = {&dv->set.url,
+                                 &dv->set.authority_url,
+                                 &dv->set.tenant_id,
+                                 &dv->set.client_id,
+                                 &dv->set.client_secret,
+                                 &dv->set.certificate_pem,
+                                 &dv->set.private_key_pem,
+                                 &dv->set.federated_token_path,
+                                 &dv->set.ca_file,
+                                 &dv->set.app_user_id,
                                  NULL};
     for (size_t i = 0; i < DV_NSTR && src[i]; i++) {
         if (*src[i] && **src[i]) {
@@ -174,9 +179,8 @@ enum mlc_rc mlc_dataverse_new(const struct mlc_dv_settings *s, struct mlc_queue 
             snprintf(err, errsz, "MLC_ENTRA_PRIVATE_KEY: required with MLC_ENTRA_CERTIFICATE");
             goto fail;
         }
-        if (mlc_entra_assertion(dv->set.certificate_pem, dv->set.private_key_pem,
-                                dv->set.client_id, dv->token_url, 0, &a, e2, sizeof e2) !=
-            MLC_OK) {
+        if (mlc_entra_assertion(dv->set.certificate_pem, dv->set.private_key_pem, dv->set.client_id,
+                                dv->token_url, 0, &a, e2, sizeof e2) != MLC_OK) {
             snprintf(err, errsz, "MLC_ENTRA_CERTIFICATE: %s", e2);
             goto fail;
         }
@@ -189,6 +193,9 @@ enum mlc_rc mlc_dataverse_new(const struct mlc_dv_settings *s, struct mlc_queue 
         snprintf(err, errsz, "MLC_DATAVERSE_APP_USER_ID: not a GUID");
         goto fail;
     }
+    if (metrics)
+        mlc_metrics_set(metrics, "mlc_dataverse_concurrency_limit", NULL,
+                        dv->set.max_concurrency);
     *out = dv;
     return MLC_OK;
 fail:
@@ -398,8 +405,8 @@ enum mlc_rc dv_request(struct mlc_dv_session *s, const struct dv_req *r,
         h[nh++] = (struct mlc_net_header){"OData-MaxVersion", "4.0"};
         h[nh++] = (struct mlc_net_header){"OData-Version", "4.0"};
         if (r->body)
-            h[nh++] = (struct mlc_net_header){"Content-Type",
-                                              r->ctype ? r->ctype : "application/json"};
+            h[nh++] =
+                (struct mlc_net_header){"Content-Type", r->ctype ? r->ctype : "application/json"};
         if (r->if_match)
             h[nh++] = (struct mlc_net_header){"If-Match", r->if_match};
         if (r->if_none_match)

@@ -18,11 +18,11 @@ struct dv_cache; /* refdata.c */
 struct mlc_dataverse {
     struct mlc_dv_settings set; /* strings point into strs */
     char *strs[DV_NSTR];
-    char base[512];     /* https://org.crm.dynamics.com (no trailing slash) */
-    char api[600];      /* base + DV_API */
+    char base[512]; /* https://org.crm.dynamics.com (no trailing slash) */
+    char api[600];  /* base + DV_API */
     char token_url[700];
     char scope[600];
-    char ident[64];     /* names our identity in Redis keys (the client ID, sanitised) */
+    char ident[64]; /* names our identity in Redis keys (the client ID, sanitised) */
     struct mlc_queue *q;
     struct mlc_metrics *metrics;
     char instance[33];
@@ -59,8 +59,8 @@ struct mlc_dv_session {
     int64_t redis_retry_ms;
 };
 
-void dv_err_set(struct mlc_dv_err *e, bool retryable, long status, const char *cls,
-                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void dv_err_set(struct mlc_dv_err *e, bool retryable, long status, const char *cls, const char *fmt,
+                ...) __attribute__((format(printf, 5, 6)));
 
 /* A request on the Web API (client.c). url: absolute, or relative to the API root. Retries
  * 429 (after the shared pause), 5xx and network errors with backoff; a 401 forces one token
@@ -69,7 +69,7 @@ void dv_err_set(struct mlc_dv_err *e, bool retryable, long status, const char *c
 struct dv_req {
     const char *method;
     const char *url;
-    const char *ctype;  /* Content-Type of body, NULL = application/json when a body is given */
+    const char *ctype; /* Content-Type of body, NULL = application/json when a body is given */
     const void *body;
     size_t body_len;
     const char *if_match, *if_none_match, *prefer;

@@ -30,12 +30,12 @@ enum mlc_rc mlc_dv_order_close(struct mlc_dv_session *s, const char *order_id, b
     }
     char ref[80];
     mlc_dv_bind_id("salesorders", order_id, ref, sizeof ref);
-    json_t *b = json_pack("{s:{s:s, s:s, s:s}, s:i}", "OrderClose", "@odata.type",
-                          "Microsoft.Dynamics.CRM.orderclose", "salesorderid@odata.bind", ref,
-                          "subject", subject ? subject : (cancel ? "Cancelled" : "Fulfilled"),
-                          "Status", status);
-    enum mlc_rc rc = mlc_dv_send(s, "POST", cancel ? "CancelSalesOrder" : "FulfillSalesOrder", b,
-                                 NULL, e);
+    json_t *b =
+        json_pack("{s:{s:s, s:s, s:s}, s:i}", "OrderClose", "@odata.type",
+                  "Microsoft.Dynamics.CRM.orderclose", "salesorderid@odata.bind", ref, "subject",
+                  subject ? subject : (cancel ? "Cancelled" : "Fulfilled"), "Status", status);
+    enum mlc_rc rc =
+        mlc_dv_send(s, "POST", cancel ? "CancelSalesOrder" : "FulfillSalesOrder", b, NULL, e);
     json_decref(b);
     return rc;
 }

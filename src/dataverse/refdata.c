@@ -1,5 +1,6 @@
 /* Reference data: currencies by ISO code, the price list of a currency, products by SKU or NetSuite
- * item ID, units, users by e-mail, teams; cached in the process with a TTL, misses cached briefly. */
+ * item ID, units, users by e-mail, teams; cached in the process with a TTL, misses cached briefly.
+ */
 #include "internal.h"
 
 #include <stdio.h>

@@ -206,8 +206,7 @@ static void count_24h(struct mlc_dv_session *s, unsigned weight)
         return;
     int64_t hour = mlc_now_ms() / 3600000;
     char key[256], w[16];
-    mlc_queue_key(dv->q, key, sizeof key, "dataverse:requests:%s:%lld", dv->ident,
-                  (long long)hour);
+    mlc_queue_key(dv->q, key, sizeof key, "dataverse:requests:%s:%lld", dv->ident, (long long)hour);
     snprintf(w, sizeof w, "%u", weight);
     const char *a1[] = {"INCRBY", key, w};
     const char *a2[] = {"EXPIRE", key, "90000"};
@@ -222,8 +221,8 @@ static void count_24h(struct mlc_dv_session *s, unsigned weight)
     char keysbuf[24][256];
     const char *argv[25] = {"MGET"};
     for (int i = 0; i < 24; i++) {
-        mlc_queue_key(dv->q, keysbuf[i], sizeof keysbuf[i], "dataverse:requests:%s:%lld",
-                      dv->ident, (long long)(hour - i));
+        mlc_queue_key(dv->q, keysbuf[i], sizeof keysbuf[i], "dataverse:requests:%s:%lld", dv->ident,
+                      (long long)(hour - i));
         argv[i + 1] = keysbuf[i];
     }
     json_t *r = NULL;

@@ -21,8 +21,7 @@ static bool answer_ok(const struct mlc_net_response *r, struct mlc_dv_err *e)
     return false;
 }
 
-static enum mlc_rc parse_json(const struct mlc_net_response *r, json_t **out,
-                              struct mlc_dv_err *e)
+static enum mlc_rc parse_json(const struct mlc_net_response *r, json_t **out, struct mlc_dv_err *e)
 {
     *out = NULL;
     if (r->body.len == 0)
@@ -248,8 +247,8 @@ static enum mlc_rc find_by_key(struct mlc_dv_session *s, const char *logical,
     /* one page of at most two rows is enough to tell none from one */
     json_t *rows = json_array();
     struct mlc_dv_err e2;
-    enum mlc_rc rc = mlc_dv_query(s, entity_set, idcol, f.data ? f.data : "", 2, collect_row, rows,
-                                  NULL, &e2);
+    enum mlc_rc rc =
+        mlc_dv_query(s, entity_set, idcol, f.data ? f.data : "", 2, collect_row, rows, NULL, &e2);
     if (rc == MLC_OK) {
         for (size_t i = 0; i < json_array_size(rows) && !id[0]; i++) {
             const char *g = json_string_value(json_object_get(json_array_get(rows, i), idcol));
@@ -308,8 +307,8 @@ static enum mlc_rc write_by_lookup(struct mlc_dv_session *s, const char *logical
         if (rc != MLC_OK)
             return MLC_ERR;
         bool ok = answer_ok(&resp, e);
-        if (ok && mlc_dv_entity_id_parse(mlc_net_response_header(&resp, "OData-EntityId"),
-                                         guid) == MLC_OK) {
+        if (ok && mlc_dv_entity_id_parse(mlc_net_response_header(&resp, "OData-EntityId"), guid) ==
+                      MLC_OK) {
             if (id)
                 snprintf(id, 37, "%s", guid);
         } else if (ok) {
@@ -441,7 +440,8 @@ enum mlc_rc mlc_dv_whoami(struct mlc_dv_session *s, char user_id[37], char org_i
     const char *o = json_string_value(json_object_get(j, "OrganizationId"));
     if (!mlc_dv_guid_valid(u) || !mlc_dv_guid_valid(o)) {
         json_decref(j);
-        dv_err_set(e, true, 200, "dataverse:garbled", "WhoAmI answered without UserId/OrganizationId");
+        dv_err_set(e, true, 200, "dataverse:garbled",
+                   "WhoAmI answered without UserId/OrganizationId");
         return MLC_ERR;
     }
     pthread_mutex_lock(&dv->mu);

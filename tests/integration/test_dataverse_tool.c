@@ -17,7 +17,8 @@
 static const char usage[] =
     "usage: dataverse-tool token [--repeat N] [--sleep-ms MS]\n"
     "       dataverse-tool whoami\n"
-    "       dataverse-tool write --set S --table T --key JSON --body JSON [--mode upsert|create|update]\n"
+    "       dataverse-tool write --set S --table T --key JSON --body JSON [--mode "
+    "upsert|create|update]\n"
     "       dataverse-tool race --set S --table T --key JSON --body JSON [--threads N]\n"
     "       dataverse-tool load --set S --table T --keycol C --prefix P --count N [--threads N]\n"
     "                      [--start I] [--poison I] [--bind-set S --bind-keycol C --bind-value V]\n"
@@ -78,8 +79,8 @@ static void print(json_t *o)
 
 static json_t *err_json(const struct mlc_dv_err *e)
 {
-    return json_pack("{s:I, s:s, s:s, s:s, s:b}", "status", (json_int_t)e->status, "code",
-                     e->code, "class", e->cls, "message", e->msg, "retryable", e->retryable);
+    return json_pack("{s:I, s:s, s:s, s:s, s:b}", "status", (json_int_t)e->status, "code", e->code,
+                     "class", e->cls, "message", e->msg, "retryable", e->retryable);
 }
 
 static json_t *counters(struct tool *t)
@@ -126,9 +127,9 @@ static void *load_thread(void *ud)
             else
                 snprintf(name, sizeof name, "Account %s", kv);
             rows[i].key = json_pack("{s:s}", t->keycol, kv);
-            rows[i].body = json_pack("{s:s, s:s}", strcmp(t->table, "contact") == 0 ? "lastname"
-                                                                                      : "name",
-                                     name, t->keycol, kv /* removed by the client */);
+            rows[i].body =
+                json_pack("{s:s, s:s}", strcmp(t->table, "contact") == 0 ? "lastname" : "name",
+                          name, t->keycol, kv /* removed by the client */);
             if (t->bind_set) {
                 char ref[300];
                 snprintf(ref, sizeof ref, "/%s(%s='%s')", t->bind_set, t->bind_keycol,
@@ -142,8 +143,8 @@ static void *load_thread(void *ud)
         if (rc != MLC_OK) {
             atomic_fetch_add(&t->errors, 1);
             if (json_array_size(t->failures) < 20)
-                json_array_append_new(t->failures, json_pack("{s:s, s:o}", "batch", "error",
-                                                             "error", err_json(&e)));
+                json_array_append_new(
+                    t->failures, json_pack("{s:s, s:o}", "batch", "error", "error", err_json(&e)));
         }
         for (long i = 0; i < n; i++) {
             if (rows[i].done) {
@@ -151,9 +152,8 @@ static void *load_thread(void *ud)
             } else {
                 atomic_fetch_add(&t->failed, 1);
                 if (json_array_size(t->failures) < 50)
-                    json_array_append_new(
-                        t->failures,
-                        json_pack("{s:O, s:o}", "key", rows[i].key, "error", err_json(&rows[i].err)));
+                    json_array_append_new(t->failures, json_pack("{s:O, s:o}", "key", rows[i].key,
+                                                                 "error", err_json(&rows[i].err)));
             }
             json_decref(rows[i].key);
             json_decref(rows[i].body);
@@ -335,8 +335,7 @@ int main(int argc, char **argv)
         char p1[200], p2[200], p3[300], b1[200], b2[200], b3[200];
         snprintf(p1, sizeof p1, "salesorders(mlc_netsuitesalesorderid='%s')", ok);
         snprintf(p2, sizeof p2, "salesorderdetails(mlc_netsuitelinekey='%s')", lk);
-        snprintf(p3, sizeof p3, "accounts(mlc_netsuitecustomerid='%s')?$select=accountid,name",
-                 ck);
+        snprintf(p3, sizeof p3, "accounts(mlc_netsuitecustomerid='%s')?$select=accountid,name", ck);
         snprintf(b1, sizeof b1, "/accounts(mlc_netsuitecustomerid='%s')", ck);
         snprintf(b2, sizeof b2, "/salesorders(mlc_netsuitesalesorderid='%s')", ok);
         json_t *order = json_pack("{s:s, s:s}", "name", "SO", "customerid_account@odata.bind", b1);
@@ -350,8 +349,8 @@ int main(int argc, char **argv)
             json_object_set_new(order, "transactioncurrencyid@odata.bind", json_string(b4));
         }
         json_t *line = json_pack("{s:s, s:b, s:s, s:i, s:f, s:b}", "salesorderid@odata.bind", b2,
-                                 "isproductoverridden", 1, "productdescription", "Widget", "quantity",
-                                 2, "priceperunit", 12.5, "ispriceoverridden", 1);
+                                 "isproductoverridden", 1, "productdescription", "Widget",
+                                 "quantity", 2, "priceperunit", 12.5, "ispriceoverridden", 1);
         struct mlc_dv_op ops[3] = {
             {.method = "PATCH", .path = p1, .body = order, .changeset = 1},
             {.method = "PATCH", .path = p2, .body = line, .changeset = 1},
@@ -361,9 +360,8 @@ int main(int argc, char **argv)
         json_t *res = json_array();
         for (int i = 0; i < 3; i++) {
             json_array_append_new(res, json_pack("{s:I, s:s, s:O?, s:o}", "status",
-                                                 (json_int_t)ops[i].status, "id", ops[i].id,
-                                                 "body", ops[i].resp, "error",
-                                                 err_json(&ops[i].err)));
+                                                 (json_int_t)ops[i].status, "id", ops[i].id, "body",
+                                                 ops[i].resp, "error", err_json(&ops[i].err)));
             json_decref(ops[i].resp);
         }
         print(json_pack("{s:b, s:o, s:o, s:o}", "ok", r == MLC_OK, "ops", res, "error",
@@ -375,17 +373,18 @@ int main(int argc, char **argv)
         json_t *out = NULL;
         enum mlc_rc r = mlc_dv_get(s, argv[2], &out, &e);
         print(json_pack("{s:s, s:o?, s:o}", "result",
-                        r == MLC_OK ? "ok" : r == MLC_ENOTFOUND ? "not_found" : "error", "body", out,
-                        "error", err_json(&e)));
+                        r == MLC_OK          ? "ok"
+                        : r == MLC_ENOTFOUND ? "not_found"
+                                             : "error",
+                        "body", out, "error", err_json(&e)));
         rc = r == MLC_OK ? 0 : 1;
     } else if (strcmp(cmd, "query") == 0) {
         json_t *rows = json_array();
         size_t pages = 0;
-        enum mlc_rc r = mlc_dv_query(s, opt(argc, argv, "--set", "accounts"),
-                                     opt(argc, argv, "--select", NULL),
-                                     opt(argc, argv, "--filter", NULL),
-                                     (int)num(opt(argc, argv, "--page", "0")), print_row, rows,
-                                     &pages, &e);
+        enum mlc_rc r =
+            mlc_dv_query(s, opt(argc, argv, "--set", "accounts"), opt(argc, argv, "--select", NULL),
+                         opt(argc, argv, "--filter", NULL),
+                         (int)num(opt(argc, argv, "--page", "0")), print_row, rows, &pages, &e);
         print(json_pack("{s:b, s:I, s:I, s:o, s:o}", "ok", r == MLC_OK, "count",
                         (json_int_t)json_array_size(rows), "pages", (json_int_t)pages, "rows", rows,
                         "error", err_json(&e)));
@@ -428,12 +427,15 @@ int main(int argc, char **argv)
         uint64_t hits, calls;
         mlc_dv_cache_stats(t.dv, &hits, &calls);
         print(json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:o}", "result",
-                        r == MLC_OK ? "ok" : r == MLC_ENOTFOUND ? "not_found" : "error", "id", id,
-                        "uom", uom, "cacheHits", (json_int_t)hits, "lookups", (json_int_t)calls,
-                        "error", err_json(&e), "counters", counters(&t)));
+                        r == MLC_OK          ? "ok"
+                        : r == MLC_ENOTFOUND ? "not_found"
+                                             : "error",
+                        "id", id, "uom", uom, "cacheHits", (json_int_t)hits, "lookups",
+                        (json_int_t)calls, "error", err_json(&e), "counters", counters(&t)));
         rc = r == MLC_OK ? 0 : 1;
     } else if (strcmp(cmd, "order-state") == 0 && argc >= 5) {
-        enum mlc_rc r = mlc_dv_order_set_state(s, argv[2], (int)num(argv[3]), (int)num(argv[4]), &e);
+        enum mlc_rc r =
+            mlc_dv_order_set_state(s, argv[2], (int)num(argv[3]), (int)num(argv[4]), &e);
         print(json_pack("{s:b, s:o}", "ok", r == MLC_OK, "error", err_json(&e)));
         rc = r == MLC_OK ? 0 : 1;
     } else if (strcmp(cmd, "order-close") == 0 && argc >= 5) {

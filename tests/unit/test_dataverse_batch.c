@@ -48,9 +48,8 @@ static void test_parse_reference_sample(void **state)
     const char *body = http_body(msg, ct, sizeof ct);
     struct mlc_dv_part *p = NULL;
     size_t n = 0;
-    assert_int_equal(mlc_dv_batch_parse(ct, body, len - (size_t)(body - msg), &p, &n, err,
-                                        sizeof err),
-                     MLC_OK);
+    assert_int_equal(
+        mlc_dv_batch_parse(ct, body, len - (size_t)(body - msg), &p, &n, err, sizeof err), MLC_OK);
     assert_int_equal(n, 3);
     assert_int_equal(p[0].status, 204);
     assert_int_equal(p[0].changeset, 1);
@@ -93,7 +92,8 @@ static const char failed_cs[] =
     "Content-Transfer-Encoding: binary\r\n"
     "\r\n"
     "HTTP/1.1 204 No Content\r\n"
-    "OData-EntityId: https://x.crm.dynamics.com/api/data/v9.2/accounts(7F3C9A52-1B2D-4E5F-8A9B-0C1D2E3F4A5B)\r\n"
+    "OData-EntityId: "
+    "https://x.crm.dynamics.com/api/data/v9.2/accounts(7F3C9A52-1B2D-4E5F-8A9B-0C1D2E3F4A5B)\r\n"
     "\r\n"
     "\r\n"
     "--batchresponse_1--\r\n";
@@ -146,8 +146,8 @@ static void test_parse_bad_input(void **state)
     /* every truncation of a valid answer is an error or a prefix, never a crash */
     size_t len = strlen(failed_cs);
     for (size_t cut = 0; cut + 2 < len; cut++) { /* the final CRLF is optional */
-        enum mlc_rc rc = mlc_dv_batch_parse("multipart/mixed; boundary=batchresponse_1",
-                                            failed_cs, cut, &p, &n, err, sizeof err);
+        enum mlc_rc rc = mlc_dv_batch_parse("multipart/mixed; boundary=batchresponse_1", failed_cs,
+                                            cut, &p, &n, err, sizeof err);
         assert_int_equal(rc, MLC_EINVAL);
     }
     /* a part without a status line */
@@ -157,9 +157,9 @@ static void test_parse_bad_input(void **state)
                      MLC_EINVAL);
     /* LF-only line ends are tolerated */
     const char lf[] = "--b\nContent-Type: application/http\n\nHTTP/1.1 204 No Content\n\n\n--b--\n";
-    assert_int_equal(mlc_dv_batch_parse("multipart/mixed; boundary=b", lf, strlen(lf), &p, &n,
-                                        err, sizeof err),
-                     MLC_OK);
+    assert_int_equal(
+        mlc_dv_batch_parse("multipart/mixed; boundary=b", lf, strlen(lf), &p, &n, err, sizeof err),
+        MLC_OK);
     assert_int_equal(n, 1);
     assert_int_equal(p[0].status, 204);
     mlc_dv_parts_free(p, n);
@@ -172,11 +172,16 @@ static void test_build(void **state)
     json_t *b2 = json_pack("{s:s, s:i}", "salesorderid@odata.bind",
                            "/salesorders(mlc_netsuitesalesorderid='5501')", "quantity", 2);
     struct mlc_dv_op ops[] = {
-        {.method = "PATCH", .path = "salesorders(mlc_netsuitesalesorderid='5501')", .body = b1,
+        {.method = "PATCH",
+         .path = "salesorders(mlc_netsuitesalesorderid='5501')",
+         .body = b1,
          .changeset = 1},
         {.method = "GET", .path = "accounts(mlc_netsuitecustomerid='1107')?$select=accountid"},
-        {.method = "PATCH", .path = "salesorderdetails(mlc_netsuitelinekey='88123')", .body = b2,
-         .changeset = 1, .if_match = "*"},
+        {.method = "PATCH",
+         .path = "salesorderdetails(mlc_netsuitelinekey='88123')",
+         .body = b2,
+         .changeset = 1,
+         .if_match = "*"},
     };
     struct mlc_buf out;
     mlc_buf_init(&out, 1 << 20);

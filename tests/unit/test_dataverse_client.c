@@ -59,8 +59,8 @@ static void test_key_quoting(void **state)
         {"", false, "(mlc_netsuitecustomerid='')"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *s = segment(json_pack("{s:s}", "mlc_netsuitecustomerid", cases[i].value),
-                          cases[i].url);
+        char *s =
+            segment(json_pack("{s:s}", "mlc_netsuitecustomerid", cases[i].value), cases[i].url);
         assert_non_null(s);
         assert_string_equal(s, cases[i].want);
         free(s);
@@ -81,8 +81,8 @@ static void test_key_quoting(void **state)
 static void test_url_safety_and_refs(void **state)
 {
     (void)state;
-    const char *unsafe[] = {"a/b", "a<b", "a>b", "a*b", "50%", "a&b", "a:b", "a\\b", "a?b", "a+b",
-                            "tab\there"};
+    const char *unsafe[] = {"a/b", "a<b",  "a>b", "a*b", "50%",      "a&b",
+                            "a:b", "a\\b", "a?b", "a+b", "tab\there"};
     for (size_t i = 0; i < sizeof unsafe / sizeof unsafe[0]; i++) {
         json_t *k = json_pack("{s:s}", "c", unsafe[i]);
         assert_false(mlc_dv_key_url_safe(k));
@@ -119,15 +119,15 @@ static void test_url_safety_and_refs(void **state)
     /* path keys (the change-set fallback) round-trip quoting */
     char set[64];
     json_t *pk = NULL;
-    assert_true(dv_path_key("/accounts(mlc_netsuitecustomerid='O''Brien',n=7)", set, sizeof set,
-                            &pk));
+    assert_true(
+        dv_path_key("/accounts(mlc_netsuitecustomerid='O''Brien',n=7)", set, sizeof set, &pk));
     assert_string_equal(set, "accounts");
     assert_string_equal(json_string_value(json_object_get(pk, "mlc_netsuitecustomerid")),
                         "O'Brien");
     assert_int_equal(json_integer_value(json_object_get(pk, "n")), 7);
     json_decref(pk);
-    assert_false(dv_path_key("accounts(0c6e1f2a-0000-0000-0000-000000000001)", set, sizeof set,
-                             &pk));
+    assert_false(
+        dv_path_key("accounts(0c6e1f2a-0000-0000-0000-000000000001)", set, sizeof set, &pk));
     char col[64];
     dv_id_column("accounts", col, sizeof col);
     assert_string_equal(col, "accountid");
@@ -243,8 +243,8 @@ static void test_entra_assertion(void **state)
     (void)state;
     char *jwt = NULL, err[200];
     const char *url = "https://login.example/tenant/oauth2/v2.0/token";
-    assert_int_equal(mlc_entra_assertion(pem_of("cert"), pem_of("key"), "client-1", url,
-                                         1796320800, &jwt, err, sizeof err),
+    assert_int_equal(mlc_entra_assertion(pem_of("cert"), pem_of("key"), "client-1", url, 1796320800,
+                                         &jwt, err, sizeof err),
                      MLC_OK);
     json_t *h = NULL, *c = NULL;
     assert_int_equal(mlc_jwt_verify(jwt, pem_of("cert"), &h, &c, err, sizeof err), MLC_OK);
@@ -263,9 +263,9 @@ static void test_entra_assertion(void **state)
     json_decref(h);
     json_decref(c);
     free(jwt);
-    assert_int_equal(mlc_entra_assertion("not a cert", pem_of("key"), "c", url, 1, &jwt, err,
-                                         sizeof err),
-                     MLC_EINVAL);
+    assert_int_equal(
+        mlc_entra_assertion("not a cert", pem_of("key"), "c", url, 1, &jwt, err, sizeof err),
+        MLC_EINVAL);
 }
 
 static void test_settings(void **state)
