@@ -3,6 +3,7 @@
 #include "mlc/crypto.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -136,11 +137,19 @@ redisReply *qscript(struct mlc_redis *c, enum script_id id, int argc, const char
                     const size_t *argvlen)
 {
     pthread_once(&shas_once, compute_shas);
-    enum { MAXARGS = 4 + 4 * 100 + 8 };
-    const char *av[MAXARGS + 3];
-    size_t al[MAXARGS + 3];
-    if (argc > MAXARGS)
+    /* Most calls are small: their argument vectors live on the stack; a group-committed
+     * enqueue (4 arguments a job, hundreds of jobs) gets them from the heap. */
+    enum { SMALL = 64 };
+    const char *sav[SMALL + 3];
+    size_t sal[SMALL + 3];
+    const char **av = sav;
+    size_t *al = sal;
+    if (argc < 0)
         return NULL;
+    if (argc > SMALL) {
+        av = mlc_calloc((size_t)argc + 3, sizeof *av);
+        al = mlc_calloc((size_t)argc + 3, sizeof *al);
+    }
     av[0] = "EVALSHA";
     av[1] = shas[id];
     av[2] = "0";
@@ -159,6 +168,10 @@ redisReply *qscript(struct mlc_redis *c, enum script_id id, int argc, const char
         av[1] = scripts[id];
         al[1] = strlen(scripts[id]);
         r = qcmd(c, argc + 3, av, al);
+    }
+    if (av != sav) {
+        free(av);
+        free(al);
     }
     return r;
 }

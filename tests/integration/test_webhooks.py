@@ -357,6 +357,23 @@ def test_concurrent_requests():
     ex = svc.executions()
     check(all(ex.get(e) == 1 for e in events), "each event ran exactly once")
 
+    # Full batches at once: several requests of 100 events share one script call of up to
+    # 512 jobs.
+    big = [[ns_event(record_type="contact") for _ in range(100)] for _ in range(12)]
+    results.clear()
+    errors.clear()
+    threads = [threading.Thread(target=sender, args=([b],)) for b in big]
+    _, added0 = svc.stream_stats()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    check(not errors and sorted(st for st, _ in results) == [202] * 12 and
+          all(b == {"accepted": 100, "duplicates": 0, "ignored": 0} for _, b in results),
+          "12 concurrent batches of 100 events -> 202, 100 accepted each", (errors, results[:3]))
+    check_eq(svc.stream_stats()[1], added0 + 1200, "1,200 stream entries added")
+    wait_until(lambda: svc.idle(), "the queue to drain")
+
 
 def test_metrics():
     """/metrics exposes every family"""
