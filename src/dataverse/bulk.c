@@ -400,8 +400,11 @@ enum mlc_rc mlc_dv_upsert_rows(struct mlc_dv_session *s, const char *logical,
         memset(&rows[i].err, 0, sizeof rows[i].err);
     }
     bool bulk = false;
-    if (mlc_dv_bulk_supported(s, logical, &bulk, e) != MLC_OK)
+    if (mlc_dv_bulk_supported(s, logical, &bulk, e) != MLC_OK) {
+        for (size_t i = 0; i < n; i++)
+            rows[i].err = *e;
         return MLC_ERR;
+    }
     size_t chunk = (size_t)dv->set.bulk_chunk;
     struct work *w = mlc_calloc(chunk, sizeof *w);
     enum mlc_rc rc = MLC_OK;
