@@ -23,6 +23,8 @@ enum mlc_cfg_id {
     MLC_CFG_DRY_RUN,
     /* Redis and the queue */
     MLC_CFG_REDIS_URL,
+    MLC_CFG_REDIS_SENTINELS,
+    MLC_CFG_REDIS_MASTER_NAME,
     MLC_CFG_REDIS_KEY_PREFIX,
     MLC_CFG_REDIS_TIMEOUT_MS,
     MLC_CFG_WORKERS,

@@ -36,6 +36,10 @@ void mlc_queue_key(const struct mlc_queue *q, char *out, size_t outsz, const cha
 /* --- the queue -------------------------------------------------------------------------- */
 struct mlc_queue_settings {
     const char *url;
+    const char *sentinels;   /* "host:port,..." or NULL: with it, the URL's host is ignored and
+                                the primary is asked of Sentinel (its password and db still
+                                apply) */
+    const char *master_name; /* Sentinel's name for the primary */
     const char *prefix;
     int timeout_ms;
     int dedupe_ttl_s;

@@ -26,6 +26,8 @@ int mlc_lane_parse(const char *s)
 void mlc_queue_settings_from_config(const struct mlc_config *cfg, struct mlc_queue_settings *s)
 {
     s->url = mlc_config_str(cfg, MLC_CFG_REDIS_URL);
+    s->sentinels = mlc_config_str(cfg, MLC_CFG_REDIS_SENTINELS);
+    s->master_name = mlc_config_str(cfg, MLC_CFG_REDIS_MASTER_NAME);
     s->prefix = mlc_config_str(cfg, MLC_CFG_REDIS_KEY_PREFIX);
     s->timeout_ms = (int)mlc_config_int(cfg, MLC_CFG_REDIS_TIMEOUT_MS);
     s->dedupe_ttl_s = (int)mlc_config_int(cfg, MLC_CFG_DEDUPE_TTL_S);
@@ -126,6 +128,14 @@ enum mlc_rc mlc_queue_new(const struct mlc_queue_settings *s, struct mlc_metrics
         mlc_queue_free(q);
         return MLC_EINVAL;
     }
+    bool sentinels = false;
+    for (const char *p = s->sentinels; p && *p; p++)
+        sentinels |= *p != ',' && *p != ' ';
+    if (sentinels && sentinel_start(q, s->sentinels, s->master_name, err, errsz) != MLC_OK) {
+        mlc_queue_free(q);
+        return MLC_EINVAL;
+    }
+    q->s.sentinels = q->s.master_name = NULL; /* borrowed from the configuration: not kept */
     *out = q;
     return MLC_OK;
 }
@@ -134,6 +144,7 @@ void mlc_queue_free(struct mlc_queue *q)
 {
     if (!q)
         return;
+    sentinel_stop(q);
     for (size_t i = 0; i < q->npool; i++)
         mlc_redis_free(q->pool[i]);
     free(q->pool);
@@ -177,9 +188,18 @@ enum mlc_rc mlc_redis_connect(const struct mlc_queue *q, struct mlc_redis **out,
 {
     struct timeval tv = {.tv_sec = q->s.timeout_ms / 1000,
                          .tv_usec = (q->s.timeout_ms % 1000) * 1000};
-    redisContext *ctx = redisConnectWithTimeout(q->host, q->port, tv);
+    char host[256];
+    int port = q->port;
+    unsigned gen = 0;
+    snprintf(host, sizeof host, "%s", q->host);
+    /* With Sentinel, ask again whenever a connection is made: connections are made at start
+     * and after one broke, which is when the primary may have moved. */
+    if (q->sn && sentinel_addr(q->sn, true, q->s.timeout_ms, host, sizeof host, &port, &gen, err,
+                               errsz) != MLC_OK)
+        return MLC_EUNAVAIL;
+    redisContext *ctx = redisConnectWithTimeout(host, port, tv);
     if (!ctx || ctx->err) {
-        snprintf(err, errsz, "cannot connect to Redis at %s:%d: %s", q->host, q->port,
+        snprintf(err, errsz, "cannot connect to Redis at %s:%d: %s", host, port,
                  ctx ? ctx->errstr : "out of memory");
         if (ctx)
             redisFree(ctx);
@@ -189,6 +209,8 @@ enum mlc_rc mlc_redis_connect(const struct mlc_queue *q, struct mlc_redis **out,
     redisEnableKeepAlive(ctx);
     struct mlc_redis *c = mlc_calloc(1, sizeof *c);
     c->ctx = ctx;
+    c->q = q;
+    c->gen = gen;
     if (q->password) {
         const char *argv[3] = {"AUTH", q->username ? q->username : q->password, q->password};
         int argc = q->username ? 3 : 2;
@@ -216,6 +238,12 @@ enum mlc_rc mlc_redis_connect(const struct mlc_queue *q, struct mlc_redis **out,
             return MLC_EUNAVAIL;
         }
     }
+    if (q->sn && !redis_is_primary(c)) {
+        snprintf(err, errsz, "Redis at %s:%d is not a primary (a failover in progress?)", host,
+                 port);
+        mlc_redis_free(c);
+        return MLC_EUNAVAIL;
+    }
     *out = c;
     return MLC_OK;
 }
@@ -231,16 +259,20 @@ void mlc_redis_free(struct mlc_redis *c)
 
 bool mlc_redis_broken(const struct mlc_redis *c)
 {
-    return c->broken;
+    return c->broken || (c->q && c->q->sn && sentinel_stale(c->q->sn, c->gen));
 }
 
 redisReply *qcmd(struct mlc_redis *c, int argc, const char **argv, const size_t *argvlen)
 {
-    if (c->broken)
+    if (mlc_redis_broken(c)) {
+        c->broken = true; /* a connection to a former primary (Sentinel switched) */
         return NULL;
+    }
     redisReply *r = redisCommandArgv(c->ctx, argc, argv, argvlen);
     if (!r)
         c->broken = true;
+    else if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "READONLY", 8) == 0)
+        c->broken = true; /* the primary was demoted under us: reconnect through Sentinel */
     return r;
 }
 
@@ -321,7 +353,7 @@ void pool_put(struct mlc_queue *q, struct mlc_redis *c)
 {
     if (!c)
         return;
-    if (c->broken) {
+    if (mlc_redis_broken(c)) {
         mlc_redis_free(c);
         atomic_store(&q->healthy, false);
         return;

@@ -9,6 +9,8 @@
 
 struct mlc_redis {
     redisContext *ctx;
+    const struct mlc_queue *q;
+    unsigned gen; /* the queue's primary generation when connected (Sentinel) */
     bool broken;
     int64_t last_reclaim_ms;
 };
@@ -31,6 +33,7 @@ struct mlc_queue {
     atomic_bool healthy;
     atomic_llong health_checked_ms;
     atomic_bool paused[MLC_LANE__COUNT]; /* cache refreshed by the scheduler */
+    struct mlc_sentinel *sn; /* NULL unless MLC_REDIS_SENTINELS is set (sentinel.c) */
     /* group commit: enqueue requests waiting to be written, batches in flight */
     pthread_mutex_t gc_mu;
     pthread_cond_t gc_cv;
@@ -59,6 +62,19 @@ redisReply *qcmd(struct mlc_redis *c, int argc, const char **argv, const size_t 
 struct mlc_redis *pool_get(struct mlc_queue *q);
 void pool_put(struct mlc_queue *q, struct mlc_redis *c);
 void stream_key(const struct mlc_queue *q, enum mlc_lane l, char *out, size_t outsz);
+
+/* Sentinel (sentinel.c). start: parses the list and starts the +switch-master watcher.
+ * addr: the current primary (asks the sentinels when none is known yet or when refresh is
+ * set) and its generation. stale: the connection was made to a primary that has since been
+ * switched. */
+enum mlc_rc sentinel_start(struct mlc_queue *q, const char *list, const char *name, char *err,
+                           size_t errsz);
+void sentinel_stop(struct mlc_queue *q);
+enum mlc_rc sentinel_addr(struct mlc_sentinel *sn, bool refresh, int timeout_ms, char *host,
+                          size_t hostsz, int *port, unsigned *gen, char *err, size_t errsz);
+bool sentinel_stale(const struct mlc_sentinel *sn, unsigned gen);
+/* The connection answers ROLE as a master. */
+bool redis_is_primary(struct mlc_redis *c);
 
 #define GROUP "mlc"
 
