@@ -10,6 +10,7 @@
 #include "mlc/sync.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
 struct sync_worker {
@@ -29,6 +30,8 @@ struct mlc_sync {
     pthread_mutex_t sink_mu;
     bool dry_run;
     int64_t audit_max, audit_retention_ms;
+    atomic_int line_key;       /* line alternate key: 0 unknown, 1 Active, 2 not (yet) */
+    atomic_llong line_key_at;  /* when it was last found not Active (monotonic ms) */
 };
 
 /* Outcome of one record (also the audit action). */

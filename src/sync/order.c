@@ -6,6 +6,7 @@
 #include "mlc/log.h"
 
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,6 +116,69 @@ static bool take_line(json_t *row, void *p)
     return true;
 }
 
+/* Whether the line key is an Active alternate key (then lines go through UpsertMultiple, one
+ * counted request per chunk); checked once a process, again after 5 minutes when it was not. */
+static bool line_key_active(struct sync_job *j, const char *table, const char *keycol)
+{
+    struct mlc_sync *s = j->s;
+    int64_t now = mlc_mono_ms();
+    int known = atomic_load(&s->line_key);
+    if (known == 1 || (known == 2 && now - atomic_load(&s->line_key_at) < 300000))
+        return known == 1;
+    json_t *keys = NULL;
+    struct mlc_dv_err e;
+    bool active = false;
+    if (mlc_dv_keys(j->w->dv, table, &keys, &e) == MLC_OK) {
+        size_t i;
+        json_t *k;
+        json_array_foreach(keys, i, k)
+        {
+            json_t *attrs = json_object_get(k, "KeyAttributes");
+            const char *st = json_string_value(json_object_get(k, "EntityKeyIndexStatus"));
+            if (json_array_size(attrs) == 1 &&
+                strcmp(json_string_value(json_array_get(attrs, 0)) ? json_string_value(
+                                                                         json_array_get(attrs, 0))
+                                                                   : "",
+                       keycol) == 0 &&
+                st && strcmp(st, "Active") == 0)
+                active = true;
+        }
+        json_decref(keys);
+        atomic_store(&s->line_key, active ? 1 : 2);
+        atomic_store(&s->line_key_at, now);
+    }
+    return active;
+}
+
+/* Upserts lines by their key with UpsertMultiple (or $batch where the table has none). */
+static bool upsert_lines(struct sync_job *j, const char *table, const char *set,
+                         const char *keycol, struct mlc_dv_op *ops, size_t n, struct rec *r)
+{
+    if (n == 0)
+        return true;
+    struct mlc_dv_row *rows = mlc_calloc(n, sizeof *rows);
+    for (size_t i = 0; i < n; i++) {
+        rows[i].key = json_pack("{s:O}", keycol, json_object_get(ops[i].body, keycol));
+        rows[i].body = ops[i].body;
+    }
+    struct mlc_dv_err e;
+    memset(&e, 0, sizeof e);
+    enum mlc_rc rc = mlc_dv_upsert_rows(j->w->dv, table, set, rows, n, &e);
+    int chunk = mlc_dv_settings_get(j->s->dv)->bulk_chunk;
+    r->dv_calls += (int)((n + (size_t)(chunk > 0 ? chunk : 200) - 1) /
+                         (size_t)(chunk > 0 ? chunk : 200));
+    bool ok = true;
+    for (size_t i = 0; i < n; i++) {
+        if (!rows[i].done) {
+            sync_dv_failure(j, r, rows[i].err.msg[0] || rc == MLC_OK ? &rows[i].err : &e);
+            ok = false;
+        }
+        json_decref(rows[i].key);
+    }
+    free(rows);
+    return ok;
+}
+
 /* Brings the order's lines in Dataverse in step with ls: unchanged lines are not touched. */
 static bool write_lines(struct sync_job *j, json_t *lsec, struct rec *r, struct line *ls,
                         size_t nl)
@@ -152,14 +216,15 @@ static bool write_lines(struct sync_job *j, json_t *lsec, struct rec *r, struct 
         paths[nops] = mlc_malloc(160);
         if (have) {
             const char *h = json_string_value(json_object_get(have, "hash"));
-            const char *gid = json_string_value(json_object_get(have, "id"));
-            json_object_del(ex.map, ls[i].key);
-            if (h && strcmp(h, ls[i].hash) == 0) {
+            bool same = h && strcmp(h, ls[i].hash) == 0;
+            snprintf(paths[nops], 160, "%s(%s)", set,
+                     json_string_value(json_object_get(have, "id")));
+            json_object_del(ex.map, ls[i].key); /* what remains afterwards is deleted */
+            if (same) {
                 free(paths[nops]);
                 paths[nops] = NULL;
                 continue;
             }
-            snprintf(paths[nops], 160, "%s(%s)", set, gid);
             bodies[nops] = json_deep_copy(ls[i].body);
             ops[nops].method = "PATCH";
             ops[nops].if_match = "*";
@@ -168,10 +233,10 @@ static bool write_lines(struct sync_job *j, json_t *lsec, struct rec *r, struct 
             bodies[nops] = json_deep_copy(ls[i].body);
             json_object_update(bodies[nops], ls[i].create);
             json_object_set_new(bodies[nops], navprop, json_string(obind));
-            json_object_set_new(bodies[nops], keycol, json_string(ls[i].key));
             ops[nops].method = "POST";
         }
         json_object_set_new(bodies[nops], "mlc_syncstatehash", json_string(ls[i].hash));
+        json_object_set_new(bodies[nops], keycol, json_string(ls[i].key));
         ops[nops].path = paths[nops];
         ops[nops].body = bodies[nops];
         nops++;
@@ -186,10 +251,20 @@ static bool write_lines(struct sync_job *j, json_t *lsec, struct rec *r, struct 
         ops[nops].path = paths[nops];
         nops++;
     }
+    size_t at0 = 0;
+    const char *ltable = json_string_value(json_object_get(lsec, "table"));
+    if (line_key_active(j, ltable, keycol)) {
+        /* writes by key in bulk (the key column is in every body); only deletes go to $batch */
+        size_t nw = 0;
+        while (nw < nops && strcmp(ops[nw].method, "DELETE") != 0)
+            nw++;
+        ok = upsert_lines(j, ltable, set, keycol, ops, nw, r);
+        at0 = nw;
+    }
     int chunk = mlc_dv_settings_get(j->s->dv)->bulk_chunk;
     if (chunk <= 0)
         chunk = 200;
-    for (size_t at = 0; ok && at < nops; at += (size_t)chunk) {
+    for (size_t at = at0; ok && at < nops; at += (size_t)chunk) {
         size_t cnt = nops - at < (size_t)chunk ? nops - at : (size_t)chunk;
         if (mlc_dv_batch(j->w->dv, ops + at, cnt, &e) != MLC_OK) {
             r->dv_calls++;
@@ -356,7 +431,22 @@ static void sync_one_order(struct sync_job *j, struct rec *r, bool customer_ok)
     }
     if (r->act != ACT_NONE)
         goto out;
+    bool was_failed = j->fail;
+    char reason[sizeof j->reason], cls[sizeof j->cls];
+    memcpy(reason, j->reason, sizeof reason);
+    memcpy(cls, j->cls, sizeof cls);
     sync_write_rows(j, sec, r, 1);
+    if (r->act == ACT_FAILED && strcmp(r->err.code, "0x80043e09") == 0) {
+        /* read only: closed in Dataverse already (the state that said so was lost) */
+        sync_exception(r, "order_closed", "statecode", NULL,
+                       "the order is closed in Dataverse; NetSuite changed it afterwards");
+        r->act = ACT_UNCHANGED;
+        r->extra = json_pack("{s:s}", "closed", "1");
+        j->fail = was_failed;
+        memcpy(j->reason, reason, sizeof reason);
+        memcpy(j->cls, cls, sizeof cls);
+        goto out;
+    }
     if (r->act != ACT_CREATED && r->act != ACT_UPDATED)
         goto out;
     if (s->dry_run)
