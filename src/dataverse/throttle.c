@@ -215,9 +215,13 @@ static void count_24h(struct mlc_dv_session *s, unsigned weight)
     if (!dv->metrics)
         return;
     int64_t now = mlc_mono_ms();
-    if (now - dv->last_24h_read_ms < 60000 && dv->last_24h_read_ms)
+    pthread_mutex_lock(&dv->mu);
+    bool due = !dv->last_24h_read_ms || now - dv->last_24h_read_ms >= 60000;
+    if (due)
+        dv->last_24h_read_ms = now;
+    pthread_mutex_unlock(&dv->mu);
+    if (!due)
         return;
-    dv->last_24h_read_ms = now;
     char keysbuf[24][256];
     const char *argv[25] = {"MGET"};
     for (int i = 0; i < 24; i++) {
