@@ -46,6 +46,9 @@ enum rec_action {
     ACT_MISSING, /* not in NetSuite any more (a delete event will follow) */
     ACT_FAILED,
     ACT_DEAD,
+    ACT_ECHO,           /* a Dataverse event caused by our own write, dropped */
+    ACT_DRIFT_REVERTED, /* a CRM edit of a NetSuite-owned column (or a delete) undone */
+    ACT_DRIFT_REPORTED, /* the same, only reported (MLC_DRIFT_POLICY / MLC_CRM_DELETE_POLICY) */
 };
 const char *sync_action_name(enum rec_action a);
 
@@ -163,6 +166,8 @@ void sync_ensure_customers(struct sync_job *j, const long long *ids, size_t n, b
 void sync_contact_records(struct sync_job *j, json_t **recs, size_t n);
 void sync_contacts(struct sync_job *j, const long long *ids, size_t n);
 void sync_orders(struct sync_job *j, const long long *ids, size_t n);
+/* A Dataverse webhook (job kind "dataverse"): echoes dropped, drift reverted or reported. */
+void sync_dataverse_event(struct sync_job *j, json_t *data);
 /* NetSuite deletions: customer/contact deactivated, order cancelled. */
 void sync_delete(struct sync_job *j, enum mlc_ns_type t, long long id);
 

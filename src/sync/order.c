@@ -216,7 +216,7 @@ static bool write_lines(struct sync_job *j, json_t *lsec, struct rec *r, struct 
         paths[nops] = mlc_malloc(160);
         if (have) {
             const char *h = json_string_value(json_object_get(have, "hash"));
-            bool same = h && strcmp(h, ls[i].hash) == 0;
+            bool same = h && strcmp(h, ls[i].hash) == 0 && !j->force; /* forced: rewrite */
             snprintf(paths[nops], 160, "%s(%s)", set,
                      json_string_value(json_object_get(have, "id")));
             json_object_del(ex.map, ls[i].key); /* what remains afterwards is deleted */

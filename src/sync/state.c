@@ -13,7 +13,7 @@
 
 static const char *const action_names[] = {
     "none",    "created", "updated", "unchanged", "stale-skipped", "filtered", "deleted",
-    "missing", "failed",  "dead-lettered"};
+    "missing", "failed",  "dead-lettered", "echo-dropped", "drift-reverted", "drift-reported"};
 
 const char *sync_action_name(enum rec_action a)
 {

@@ -93,6 +93,9 @@ enum mlc_rc mlc_sync_new(struct mlc_app *app, struct mlc_sync **out, char *err, 
     mlc_dataverse_describe_metrics(app->metrics);
     if (mlc_dataverse_new(&dv, app->queue, app->metrics, &s->dv, err, errsz) != MLC_OK)
         goto fail;
+    mlc_metrics_describe(app->metrics, "mlc_sync_dataverse_events_total", MLC_METRIC_COUNTER,
+                         "Dataverse webhooks handled by the workers, by outcome (echo_dropped, "
+                         "drift_reverted, crm_edit_kept, unresolved, ...)");
     mlc_metrics_describe(app->metrics, "mlc_sync_records_total", MLC_METRIC_COUNTER,
                          "Records synced, by type and action (created, updated, unchanged, ...)");
 
@@ -202,8 +205,9 @@ static void handle(struct mlc_job_ctx *ctx, const struct mlc_job *job, struct ml
 {
     struct mlc_sync *s = ctx->app->sync;
     int t = mlc_ns_type_parse(job->kind);
+    bool dv_event = strcmp(job->kind, "dataverse") == 0;
     char err[512];
-    if (!s || t < 0) {
+    if (!s || (t < 0 && !dv_event)) {
         res->status = MLC_JOB_FAIL;
         snprintf(res->reason, sizeof res->reason, "the sync engine is not configured for '%s'",
                  job->kind);
@@ -211,7 +215,7 @@ static void handle(struct mlc_job_ctx *ctx, const struct mlc_job *job, struct ml
         return;
     }
     long long *ids = mlc_calloc(MLC_NS_BATCH, sizeof *ids);
-    size_t n = job_ids(job->data, ids, MLC_NS_BATCH, err, sizeof err);
+    size_t n = dv_event ? 1 : job_ids(job->data, ids, MLC_NS_BATCH, err, sizeof err);
     if (n == 0) {
         res->status = MLC_JOB_FAIL;
         snprintf(res->reason, sizeof res->reason, "invalid job: %.200s", err);
@@ -237,7 +241,9 @@ static void handle(struct mlc_job_ctx *ctx, const struct mlc_job *job, struct ml
     char host[48] = "host";
     gethostname(host, sizeof host - 1);
     snprintf(j.owner, sizeof j.owner, "%.40s-%d-%u", host, (int)getpid(), ctx->worker);
-    if (op && strcmp(op, "delete") == 0) {
+    if (dv_event) {
+        sync_dataverse_event(&j, job->data);
+    } else if (op && strcmp(op, "delete") == 0) {
         for (size_t i = 0; i < n; i++)
             sync_delete(&j, (enum mlc_ns_type)t, ids[i]);
     } else if (t == MLC_NS_CUSTOMER) {
@@ -264,6 +270,7 @@ static const struct mlc_job_handler handlers[] = {
     {"customer", handle},
     {"contact", handle},
     {"salesorder", handle},
+    {"dataverse", handle},
 };
 
 const struct mlc_job_handler *mlc_sync_handlers(size_t *n)
