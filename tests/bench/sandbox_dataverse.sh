@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sandbox Dataverse benchmark: PATCH-by-key upserts/s (1 and 4 clients, kept-alive HTTPS), bulk
 # rows/s through UpsertMultiple (500 rows a call) and through $batch change sets (100 upserts a
-# batch). Prints figures; asserts nothing. Usage: tests/bench/sandbox_dataverse.sh [seconds]
+# batch), and the bulk figure again with a webhook per row. Prints figures; asserts nothing.
+# Usage: tests/bench/sandbox_dataverse.sh [seconds]
 #   MLC_BIN   the binary (default: build-bench/ml-connector, else build/ml-connector); a Release
 #             build gives the figures that matter. The client is Python: on a small machine the
 #             figures are a floor set by the client as much as by the sandbox.
@@ -141,4 +142,10 @@ print("upserts/s:         %.0f (1 client), %.0f (4 clients)%s" % (
 print("bulk rows/s:       %.0f (UpsertMultiple, 500 rows a call, 1 client), %.0f (2 clients)" % (
     bulk(500, 1), bulk(500, 2)))
 print("batch rows/s:      %.0f ($batch change set of 100 upserts, 1 client)" % batches(100))
+# the same bulk calls with the provisioned webhook steps firing for every row, at an endpoint
+# that refuses connections (as the default url does when no connector listens there)
+c.request("PATCH", "/_sandbox/dataverse/settings", json.dumps({"webhookUrl": "http://127.0.0.1:9/hook"}),
+          {"Content-Type": "application/json"})
+c.getresponse().read()
+print("bulk rows/s:       %.0f (UpsertMultiple as above, 1 client, with a webhook per row)" % bulk(500, 1))
 PY

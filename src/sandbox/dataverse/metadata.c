@@ -99,8 +99,8 @@ static json_t *key_json(struct dv_tab *t, struct dv_key *k)
 
 static void answer_list(struct dv_ctx *c, struct dv_resp *p, const char *ctx_tail, json_t *arr)
 {
-    char ctx[400];
-    snprintf(ctx, sizeof ctx, "%s/api/data/v9.2/$metadata#%s", c->s->base_url, ctx_tail);
+    char ctx[sizeof c->s->base_url + 512];
+    snprintf(ctx, sizeof ctx, "%s/api/data/v9.2/$metadata#%.400s", c->s->base_url, ctx_tail);
     dv_resp_json(p, 200, json_pack("{s:s, s:o}", "@odata.context", ctx, "value", arr));
 }
 

@@ -19,6 +19,7 @@ struct dv_webhooks {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     json_t *queue; /* array of {url, headers:{}, body, entity, message} */
+    size_t taken;  /* events the sender took from the queue and has not finished */
     json_t *recent;
     uint64_t queued, delivered, failed, dropped, retries;
     char *ca_file;
@@ -257,6 +258,17 @@ static bool filtered_out(const char *filtering, json_t *target)
     return true;
 }
 
+/* True (and the event counted as dropped) when the queue holds QUEUE_MAX events. */
+static bool queue_full(struct dv_webhooks *h)
+{
+    pthread_mutex_lock(&h->mu);
+    bool full = json_array_size(h->queue) + h->taken >= QUEUE_MAX;
+    if (full)
+        h->dropped++;
+    pthread_mutex_unlock(&h->mu);
+    return full;
+}
+
 void dv_webhooks_emit(struct dv_sandbox *s, const char *message, struct dv_tab *t, const char *id,
                       json_t *target, json_t *pre, json_t *post, const char *user_id)
 {
@@ -288,20 +300,12 @@ void dv_webhooks_emit(struct dv_sandbox *s, const char *message, struct dv_tab *
         const char *url = json_string_value(json_object_get(ep, "url"));
         if (!url || !*url)
             continue;
+        if (queue_full(h)) /* counted as dropped without building the body */
+            continue;
         json_t *ctx = dv_webhook_context(s, message, t, id, target, pre, post, user_id, sid);
         add_images(s, ctx, sid, t, id, pre, post);
-        char *body = json_dumps(ctx, JSON_COMPACT | JSON_ESCAPE_SLASH);
-        bool exceeded = false;
-        if (body && strlen(body) > (size_t)st.webhook_max_bytes) {
-            free(body);
-            json_object_set_new(ctx, "ParentContext", json_null());
-            json_object_set_new(ctx, "InputParameters", json_array());
-            json_object_set_new(ctx, "PreEntityImages", json_array());
-            json_object_set_new(ctx, "PostEntityImages", json_array());
-            body = json_dumps(ctx, JSON_COMPACT | JSON_ESCAPE_SLASH);
-            exceeded = true;
-        }
-        json_decref(ctx);
+        /* the context is serialised (and stripped above the size limit) by the sender, outside
+         * the data lock: its values are never changed in place once written */
         struct mlc_buf u;
         mlc_buf_init(&u, 8192);
         mlc_buf_printf(&u, "%s", url);
@@ -331,19 +335,16 @@ void dv_webhooks_emit(struct dv_sandbox *s, const char *message, struct dv_tab *
         json_object_set_new(hdrs, "x-ms-dynamics-entity-name", json_string(t->def->logical));
         json_object_set_new(hdrs, "x-ms-dynamics-request-name", json_string(message));
         json_object_set_new(hdrs, "x-ms-correlation-request-id", json_string(corr));
-        if (exceeded)
-            json_object_set_new(hdrs, "x-ms-dynamics-msg-size-exceeded", json_string("true"));
-        json_t *ev =
-            json_pack("{s:s, s:o, s:s, s:s, s:s, s:s}", "url", u.data, "headers", hdrs, "body",
-                      body ? body : "{}", "entity", t->def->logical, "message", message, "id", id);
-        free(body);
+        json_t *ev = json_pack("{s:s, s:o, s:o, s:i, s:s, s:s, s:s}", "url", u.data, "headers",
+                               hdrs, "context", ctx, "maxBytes", st.webhook_max_bytes, "entity",
+                               t->def->logical, "message", message, "id", id);
         mlc_buf_free(&u);
         if (s->journal) {
             json_array_append_new(s->txn_events, ev);
             continue;
         }
         pthread_mutex_lock(&h->mu);
-        if (json_array_size(h->queue) >= QUEUE_MAX) {
+        if (json_array_size(h->queue) + h->taken >= QUEUE_MAX) {
             h->dropped++;
             json_decref(ev);
         } else {
@@ -363,6 +364,10 @@ void dv_webhooks_flush_txn(struct dv_sandbox *s, bool commit)
     if (commit && h && json_array_size(evs)) {
         pthread_mutex_lock(&h->mu);
         for (size_t i = 0; i < json_array_size(evs); i++) {
+            if (json_array_size(h->queue) + h->taken >= QUEUE_MAX) {
+                h->dropped++;
+                continue;
+            }
             json_array_append(h->queue, json_array_get(evs, i));
             h->queued++;
         }
@@ -370,6 +375,27 @@ void dv_webhooks_flush_txn(struct dv_sandbox *s, bool commit)
         pthread_mutex_unlock(&h->mu);
     }
     json_decref(evs);
+}
+
+/* The event's RemoteExecutionContext as sent (owned): above maxBytes, ParentContext,
+ * InputParameters and the images are stripped and x-ms-dynamics-msg-size-exceeded is added. */
+static char *serialise(json_t *ev)
+{
+    json_t *ctx = json_object_get(ev, "context");
+    char *body = json_dumps(ctx, JSON_COMPACT | JSON_ESCAPE_SLASH);
+    if (body && strlen(body) > (size_t)json_integer_value(json_object_get(ev, "maxBytes"))) {
+        free(body);
+        json_t *stripped = json_copy(ctx); /* shallow: the event's context stays whole */
+        json_object_set_new(stripped, "ParentContext", json_null());
+        json_object_set_new(stripped, "InputParameters", json_array());
+        json_object_set_new(stripped, "PreEntityImages", json_array());
+        json_object_set_new(stripped, "PostEntityImages", json_array());
+        body = json_dumps(stripped, JSON_COMPACT | JSON_ESCAPE_SLASH);
+        json_decref(stripped);
+        json_object_set_new(json_object_get(ev, "headers"), "x-ms-dynamics-msg-size-exceeded",
+                            json_string("true"));
+    }
+    return body ? body : mlc_strdup("{}");
 }
 
 static void *sender(void *arg)
@@ -383,18 +409,29 @@ static void *sender(void *arg)
         mlc_log(MLC_LOG_ERROR, "sandbox dataverse webhooks: %s", err);
         return NULL;
     }
+    json_t *batch = json_array(); /* taken from the queue at once: no shifting per event */
+    size_t next = 0;
     for (;;) {
         pthread_mutex_lock(&h->mu);
-        while (!h->stop && json_array_size(h->queue) == 0)
-            pthread_cond_wait(&h->cv, &h->mu);
+        if (next == json_array_size(batch)) {
+            while (!h->stop && json_array_size(h->queue) == 0)
+                pthread_cond_wait(&h->cv, &h->mu);
+            if (!h->stop) {
+                json_decref(batch);
+                batch = h->queue;
+                h->queue = json_array();
+                h->taken = json_array_size(batch);
+                next = 0;
+            }
+        }
         if (h->stop) {
             pthread_mutex_unlock(&h->mu);
             break;
         }
-        json_t *ev = json_incref(json_array_get(h->queue, 0));
-        json_array_remove(h->queue, 0);
+        json_t *ev = json_incref(json_array_get(batch, next++));
         pthread_mutex_unlock(&h->mu);
         struct dv_settings st = dv_settings_get(s);
+        char *body = serialise(ev); /* first: it may add the size-exceeded header */
         struct mlc_net_header hd[16];
         size_t nh = 0;
         hd[nh++] = (struct mlc_net_header){"Content-Type", "application/json"};
@@ -405,7 +442,6 @@ static void *sender(void *arg)
             if (nh < 16)
                 hd[nh++] = (struct mlc_net_header){k, json_string_value(v)};
         }
-        const char *body = json_string_value(json_object_get(ev, "body"));
         struct mlc_net_request rq = {.method = "POST",
                                      .url = json_string_value(json_object_get(ev, "url")),
                                      .headers = hd,
@@ -439,6 +475,7 @@ static void *sender(void *arg)
             h->failed++;
         if (attempts > 1)
             h->retries++;
+        h->taken--;
         json_t *shown = json_object(); /* the x-ms-* headers only: auth pairs are secrets */
         json_object_foreach(json_object_get(ev, "headers"), k, v)
         {
@@ -454,8 +491,10 @@ static void *sender(void *arg)
         if (json_array_size(h->recent) > RECENT)
             json_array_remove(h->recent, 0);
         pthread_mutex_unlock(&h->mu);
+        free(body);
         json_decref(ev);
     }
+    json_decref(batch);
     mlc_net_free(net);
     return NULL;
 }
@@ -505,9 +544,9 @@ json_t *dv_webhooks_json(struct dv_sandbox *s)
     pthread_mutex_lock(&h->mu);
     json_t *o =
         json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:O}", "queued", (json_int_t)h->queued, "pending",
-                  (json_int_t)json_array_size(h->queue), "delivered", (json_int_t)h->delivered,
-                  "failed", (json_int_t)h->failed, "dropped", (json_int_t)h->dropped, "retried",
-                  (json_int_t)h->retries, "recent", h->recent);
+                  (json_int_t)(json_array_size(h->queue) + h->taken), "delivered",
+                  (json_int_t)h->delivered, "failed", (json_int_t)h->failed, "dropped",
+                  (json_int_t)h->dropped, "retried", (json_int_t)h->retries, "recent", h->recent);
     pthread_mutex_unlock(&h->mu);
     return o;
 }
