@@ -196,6 +196,7 @@ static int cmd_serve(int argc, char **argv)
     struct mlc_route routes[8];
     size_t n = mlc_admin_probe_routes(&app, routes, 8);
     n += mlc_ingest_routes(app.ingest, routes + n, 8 - n);
+    n += mlc_admin_api_routes(&app, routes + n, 8 - n);
     struct mlc_http_options ho = {
         .listen = mlc_config_str(&app.cfg, MLC_CFG_LISTEN),
         .threads = (unsigned)mlc_config_int(&app.cfg, MLC_CFG_HTTP_THREADS),
