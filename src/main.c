@@ -2,6 +2,7 @@
 #include "mlc/admin.h"
 #include "mlc/app.h"
 #include "mlc/config.h"
+#include "mlc/dayone.h"
 #include "mlc/http.h"
 #include "mlc/ingest.h"
 #include "mlc/jobs.h"
@@ -33,6 +34,7 @@ static const char usage[] =
     "  serve         run the HTTP service, the webhook endpoints and the worker pool\n"
     "  dlq           list, show, replay or purge dead-lettered jobs\n"
     "  backfill      enqueue NetSuite history (--type, --since, --until) on the bulk stream\n"
+    "  setup         setup dataverse: create our columns, keys and the webhook registration\n"
     "  sandbox       run a local NetSuite (and later Dataverse) for tests, demos and development\n"
     "  healthcheck   probe GET /healthz of a running service (exit 0 when healthy)\n"
     "  secrets       keygen, encrypt, decrypt, rotate credentials at rest (enc:v1)\n"
@@ -387,6 +389,8 @@ int main(int argc, char **argv)
         return cmd_dlq(argc - 1, argv + 1);
     if (strcmp(cmd, "backfill") == 0)
         return mlc_backfill_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "setup") == 0)
+        return mlc_setup_main(argc - 1, argv + 1);
     if (strcmp(cmd, "sandbox") == 0)
         return mlc_sandbox_main(argc - 1, argv + 1);
     if (strcmp(cmd, "healthcheck") == 0)

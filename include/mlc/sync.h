@@ -34,5 +34,12 @@ void mlc_sync_free(struct mlc_sync *s);
 const struct mlc_job_handler *mlc_sync_handlers(size_t *n);
 /* The mapping file used when MLC_MAPPING_FILE is not set. */
 const char *mlc_sync_default_mapping_path(void);
+/* Loads the mapping `serve` would use (MLC_MAPPING_FILE, else the shipped file found as serve finds
+ * it), for the other subcommands. *out owned (mlc_mapping_free). MLC_EINVAL/MLC_ERR with one line
+ * naming MLC_MAPPING_FILE and the JSON path. */
+struct mlc_config;
+struct mlc_mapping;
+enum mlc_rc mlc_sync_mapping_load(const struct mlc_config *cfg, struct mlc_mapping **out,
+                                  char *err, size_t errsz);
 
 #endif

@@ -102,6 +102,9 @@ static const struct mlc_cfg_def defs[MLC_CFG__COUNT] = {
     [MLC_CFG_DATAVERSE_MAX_BODY_BYTES] = {"MLC_DATAVERSE_MAX_BODY_BYTES", MLC_CFG_INT, "1048576",
                                           256, 67108864, NULL, 0,
                                           "body limit for Dataverse contexts"},
+    [MLC_CFG_DATAVERSE_WEBHOOK_URL] = {"MLC_DATAVERSE_WEBHOOK_URL", MLC_CFG_STR, NULL, 0, 0, NULL, 0,
+                                       "the connector's /v1/webhooks/dataverse as Dataverse reaches "
+                                       "it (setup dataverse registers it)"},
     [MLC_CFG_NETSUITE_ACCOUNT_ID] = {"MLC_NETSUITE_ACCOUNT_ID", MLC_CFG_STR, NULL, 0, 0, NULL, 0,
                                      "NetSuite account; events naming another are refused"},
     [MLC_CFG_DATAVERSE_ORGANIZATION_ID] = {"MLC_DATAVERSE_ORGANIZATION_ID", MLC_CFG_STR, NULL, 0,

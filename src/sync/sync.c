@@ -290,3 +290,26 @@ void sync_count(struct sync_job *j, const char *type, const struct rec *recs, si
         mlc_metrics_add(j->ctx->app->metrics, "mlc_sync_records_total", labels, 1);
     }
 }
+
+enum mlc_rc mlc_sync_mapping_load(const struct mlc_config *cfg, struct mlc_mapping **out,
+                                  char *err, size_t errsz)
+{
+    char path[PATH_MAX];
+    const char *file = mlc_config_str(cfg, MLC_CFG_MAPPING_FILE);
+    *out = NULL;
+    if (!file) {
+        if (!find_default_mapping(path, sizeof path)) {
+            snprintf(err, errsz, "MLC_MAPPING_FILE: not set and the shipped "
+                                 "deploy/config/mapping.json was not found");
+            return MLC_EINVAL;
+        }
+        file = path;
+    }
+    enum mlc_rc rc = mlc_mapping_load(file, out, err, errsz);
+    if (rc == MLC_EINVAL) {
+        char tmp[512];
+        snprintf(tmp, sizeof tmp, "%s", err);
+        snprintf(err, errsz, "MLC_MAPPING_FILE: %s", tmp);
+    }
+    return rc;
+}

@@ -1,0 +1,26 @@
+/* Day one: `setup dataverse` (our columns, alternate keys and the webhook registration), `link`
+ * (matching hand-made CRM rows to NetSuite records before the first load, with a review file) and
+ * the commands' shared plumbing. */
+#ifndef MLC_DAYONE_H
+#define MLC_DAYONE_H
+
+#include "mlc/core.h"
+#include <jansson.h>
+
+/* `ml-connector setup dataverse [--dry-run] [--timeout S]` (argv[0] is "setup"); returns the exit
+ * status: 0 done (or nothing to do), 1 a failure it explains, 2 bad usage or configuration. */
+int mlc_setup_main(int argc, char **argv);
+
+/* `ml-connector link [--out FILE] | --apply FILE [--dry-run]` (argv[0] is "link"); exit status as
+ * above. */
+int mlc_link_main(int argc, char **argv);
+
+/* Link rules: which rows match by what, in order (the mapping file's "link" section, else these
+ * defaults). Pure functions, exposed for the unit tests. */
+/* The e-mail domain of an address, lower-case, into out; false when there is none or it is a
+ * public mail provider's (a shared domain proves nothing). */
+bool mlc_link_email_domain(const char *email, char *out, size_t outsz);
+/* Normalised text for exact comparisons: trimmed, inner blanks collapsed, lower-case ASCII. */
+void mlc_link_norm(const char *s, char *out, size_t outsz);
+
+#endif
