@@ -434,6 +434,9 @@ enum mlc_rc dv_request(struct mlc_dv_session *s, const struct dv_req *r,
             if (ra <= 0)
                 ra = 1000;
             dv_gate_pause(s, ra);
+            mlc_log(MLC_LOG_INFO,
+                    "dataverse: throttled (429), every call of this identity pauses for %lld ms",
+                    (long long)ra);
         }
         dv_gate_leave(s, holder);
         mlc_wipe(bearer, strlen(bearer));
