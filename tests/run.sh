@@ -38,5 +38,8 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DMLC_WERROR=ON ${MLC_CMAKE_ARGS
 cmake --build "$build" -j"$(nproc)"
 cd "$build"
 # The slow label (container image build, long soaks) runs only when asked for.
+# Asking for the slow label (MLC_CTEST_ARGS="-L slow") lifts the default exclusion.
+exclude="-LE slow"
+case " ${MLC_CTEST_ARGS:-} " in *slow*) exclude="" ;; esac
 # shellcheck disable=SC2086
-exec ctest --output-on-failure -j2 -LE slow ${MLC_CTEST_ARGS:-}
+exec ctest --output-on-failure -j2 $exclude ${MLC_CTEST_ARGS:-}
