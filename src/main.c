@@ -35,6 +35,7 @@ static const char usage[] =
     "  dlq           list, show, replay or purge dead-lettered jobs\n"
     "  backfill      enqueue NetSuite history (--type, --since, --until) on the bulk stream\n"
     "  setup         setup dataverse: create our columns, keys and the webhook registration\n"
+    "  link          match existing CRM rows to NetSuite records (review file, --apply FILE)\n"
     "  sandbox       run a local NetSuite (and later Dataverse) for tests, demos and development\n"
     "  healthcheck   probe GET /healthz of a running service (exit 0 when healthy)\n"
     "  secrets       keygen, encrypt, decrypt, rotate credentials at rest (enc:v1)\n"
@@ -391,6 +392,8 @@ int main(int argc, char **argv)
         return mlc_backfill_main(argc - 1, argv + 1);
     if (strcmp(cmd, "setup") == 0)
         return mlc_setup_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "link") == 0)
+        return mlc_link_main(argc - 1, argv + 1);
     if (strcmp(cmd, "sandbox") == 0)
         return mlc_sandbox_main(argc - 1, argv + 1);
     if (strcmp(cmd, "healthcheck") == 0)

@@ -47,6 +47,9 @@ void mlc_mapping_free(struct mlc_mapping *m);
 void mlc_mapping_install(const struct mlc_mapping *m);
 /* The section object of a kind (borrowed; NULL for the built-in defaults, which have none). */
 json_t *mlc_mapping_section(const struct mlc_mapping *m, enum mlc_map_kind k);
+/* A top-level member of the file by name, e.g. "link" (borrowed; NULL when absent or for the
+ * built-in defaults). */
+json_t *mlc_mapping_member(const struct mlc_mapping *m, const char *name);
 /* A value table by name (borrowed; NULL when absent). */
 json_t *mlc_mapping_value_table(const struct mlc_mapping *m, const char *name);
 /* The mapping version: the file's "version" and a digest of its content, e.g.

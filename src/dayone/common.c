@@ -3,6 +3,7 @@
 #include "internal.h"
 #include "mlc/log.h"
 #include "mlc/metrics.h"
+#include "mlc/queue.h"
 #include "mlc/sync.h"
 
 #include <stdio.h>
@@ -62,8 +63,25 @@ int dayone_open(struct dayone *d, const char *cmd, bool want_ns)
     return 0;
 }
 
+struct mlc_redis *dayone_redis(struct dayone *d, char *err, size_t errsz)
+{
+    if (d->redis)
+        return d->redis;
+    if (!d->q) {
+        struct mlc_queue_settings qs;
+        mlc_queue_settings_from_config(&d->cfg, &qs);
+        if (mlc_queue_new(&qs, d->metrics, &d->q, err, errsz) != MLC_OK)
+            return NULL;
+    }
+    if (mlc_redis_connect(d->q, &d->redis, err, errsz) != MLC_OK)
+        d->redis = NULL;
+    return d->redis;
+}
+
 void dayone_close(struct dayone *d)
 {
+    mlc_redis_free(d->redis);
+    mlc_queue_free(d->q);
     mlc_ns_session_free(d->nss);
     mlc_netsuite_free(d->ns);
     mlc_dv_session_free(d->dvs);

@@ -18,6 +18,8 @@ struct dayone {
     struct mlc_dv_session *dvs;
     struct mlc_netsuite *ns; /* NULL unless asked for */
     struct mlc_ns_session *nss;
+    struct mlc_queue *q; /* NULL until dayone_redis() */
+    struct mlc_redis *redis;
 };
 
 /* Loads the configuration and the mapping, creates the Dataverse client (and NetSuite's when
@@ -25,6 +27,10 @@ struct dayone {
  * otherwise) after printing one line, or 0. dayone_close() in every case. */
 int dayone_open(struct dayone *d, const char *cmd, bool want_ns);
 void dayone_close(struct dayone *d);
+
+/* A Redis connection with the configured key prefix (opened on first use); NULL with err when
+ * Redis cannot be reached. */
+struct mlc_redis *dayone_redis(struct dayone *d, char *err, size_t errsz);
 
 /* The mapping section of a kind (borrowed) and its string members (NULL when absent). */
 const char *dayone_sec_str(const struct dayone *d, enum mlc_map_kind k, const char *member);

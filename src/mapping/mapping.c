@@ -455,7 +455,8 @@ enum mlc_rc mlc_mapping_parse(const char *text, size_t len, const char *name,
     }
     enum mlc_rc rc = MLC_OK;
     static const char *const top[] = {"version", "account",      "contact",
-                                      "salesorder", "salesorderdetail", "valueTables", NULL};
+                                      "salesorder", "salesorderdetail", "valueTables",
+                                      "link", NULL}; /* link: checked by `link` (src/dayone/) */
     if (!json_is_object(root)) {
         rc = fail(&v, "$", "must be an object");
         goto fail;
@@ -566,6 +567,13 @@ json_t *mlc_mapping_section(const struct mlc_mapping *m, enum mlc_map_kind k)
     if (!m || !m->root || k >= MLC_MAP__KINDS)
         return NULL;
     return json_object_get(m->root, section_names[k]);
+}
+
+json_t *mlc_mapping_member(const struct mlc_mapping *m, const char *name)
+{
+    if (!m || !m->root || !name)
+        return NULL;
+    return json_object_get(m->root, name);
 }
 
 json_t *mlc_mapping_value_table(const struct mlc_mapping *m, const char *name)
