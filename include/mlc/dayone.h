@@ -15,6 +15,12 @@ int mlc_setup_main(int argc, char **argv);
  * above. */
 int mlc_link_main(int argc, char **argv);
 
+/* `backfill --dry-run`: syncs every record of type t (0 customer, 1 contact, 2 salesorder) changed
+ * in [since_ms, until_ms) in this process with the sync engine in dry-run mode (MLC_DRY_RUN): no
+ * Dataverse write, no record state, every write audited as would_create / would_update (changes
+ * before -> after) and printed. Returns the exit status. */
+int mlc_dryrun_backfill(int t, int64_t since_ms, int64_t until_ms);
+
 /* Link rules: which rows match by what, in order (the mapping file's "link" section, else these
  * defaults). Pure functions, exposed for the unit tests. */
 /* The e-mail domain of an address, lower-case, into out; false when there is none or it is a

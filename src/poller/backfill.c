@@ -2,6 +2,7 @@
  * the cursor in Redis so a crashed run resumes without gaps; a progress bar with ETA on a terminal,
  * plain lines otherwise. */
 #include "mlc/config.h"
+#include "mlc/dayone.h"
 #include "mlc/log.h"
 #include "mlc/metrics.h"
 #include "mlc/poller.h"
@@ -16,12 +17,16 @@
 
 static const char help[] =
     "usage: ml-connector backfill --type customer|contact|salesorder --since DATE [--until DATE]\n"
+    "                             [--dry-run]\n"
     "\n"
     "Enqueues every record of the type changed in [since, until) (NetSuite last-modified, UTC;\n"
     "for orders the header or a line) on the bulk stream, in id order, 1000 per NetSuite call.\n"
     "DATE: YYYY-MM-DD, 'YYYY-MM-DD HH:MM:SS' (UTC) or RFC 3339. The cursor is kept in Redis:\n"
     "running the same command again after a crash resumes where it stopped. Progress goes to\n"
-    "stderr (a bar with ETA on a terminal, plain lines otherwise); the summary to stdout.\n";
+    "stderr (a bar with ETA on a terminal, plain lines otherwise); the summary to stdout.\n"
+    "--dry-run: syncs the records in this process without writing to Dataverse or the record\n"
+    "state: every write is audited as would_create / would_update with its changes (before ->\n"
+    "after) and printed; nothing is enqueued.\n";
 
 static json_t *hgetall(struct mlc_redis *c, const char *key)
 {
@@ -67,10 +72,15 @@ static void progress(bool tty, long long done, long long total, int64_t t0, long
 int mlc_backfill_main(int argc, char **argv)
 {
     const char *type = NULL, *since = NULL, *until = NULL;
+    bool dry = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(help, stdout);
             return 0;
+        }
+        if (strcmp(argv[i], "--dry-run") == 0) {
+            dry = true;
+            continue;
         }
         const char **slot = strcmp(argv[i], "--type") == 0    ? &type
                             : strcmp(argv[i], "--since") == 0 ? &since
@@ -102,6 +112,8 @@ int mlc_backfill_main(int argc, char **argv)
         fprintf(stderr, "ml-connector backfill: --until must be after --since\n");
         return 2;
     }
+    if (dry)
+        return mlc_dryrun_backfill((enum mlc_ns_type)t, since_ms, until_ms);
     static struct mlc_config cfg;
     char err[512];
     if (mlc_config_load(&cfg, NULL, NULL, err, sizeof err) != MLC_OK) {

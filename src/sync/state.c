@@ -258,6 +258,17 @@ static json_t *audit_entry(struct sync_job *j, const char *type, long long id, c
     return e;
 }
 
+/* A dry run's entry: writes named would_create / would_update / would_delete, and dryRun. */
+static void mark_dry(json_t *e, enum rec_action a)
+{
+    if (a == ACT_CREATED || a == ACT_UPDATED || a == ACT_DELETED)
+        json_object_set_new(e, "action",
+                            json_string(a == ACT_CREATED   ? "would_create"
+                                        : a == ACT_UPDATED ? "would_update"
+                                                           : "would_delete"));
+    json_object_set_new(e, "dryRun", json_true());
+}
+
 static void sink_write(struct mlc_sync *s, json_t *e)
 {
     if (!s->sink)
@@ -352,7 +363,10 @@ enum mlc_rc sync_commit(struct sync_job *j, const char *type, const char *table,
         mlc_queue_key(q, k, sizeof k, "state:%s:%lld", type, r->id);
         mlc_queue_key(q, h, sizeof h, "hist:%s:%lld", type, r->id);
         bool wrote = r->act == ACT_CREATED || r->act == ACT_UPDATED;
-        if (wrote && r->dvid[0])
+        /* MLC_DRY_RUN / backfill --dry-run: every outcome is audited (writes as would_create /
+         * would_update with their changes), nothing is recorded in the state */
+        bool dry = s->dry_run;
+        if (wrote && r->dvid[0] && !dry)
             mlc_queue_key(q, rk, sizeof rk, "rev:%s:%s", table, r->dvid);
         char rv[80];
         snprintf(rv, sizeof rv, "%s:%lld", type, r->id);
@@ -364,6 +378,8 @@ enum mlc_rc sync_commit(struct sync_job *j, const char *type, const char *table,
         entries[i] = audit_entry(j, type, r->id, r->dvid, a, r->exc, changes, r->dv_calls,
                                  r->nslm, a == ACT_FAILED || a == ACT_DEAD ? r->err.msg : NULL);
         json_decref(changes);
+        if (dry)
+            mark_dry(entries[i], a);
         char *a_text = json_dumps(entries[i], JSON_COMPACT);
         bool guard = wrote && !j->force;
         bool touches = a != ACT_FAILED && a != ACT_DEAD && a != ACT_STALE && a != ACT_MISSING;
@@ -444,6 +460,8 @@ void sync_audit_one(struct sync_job *j, const char *type, long long id, const ch
 {
     struct mlc_queue *q = j->ctx->app->queue;
     json_t *e = audit_entry(j, type, id, dvid, a, exc, changes, dv_calls, 0, NULL);
+    if (j->s->dry_run)
+        mark_dry(e, a);
     char *text = json_dumps(e, JSON_COMPACT);
     char akey[160], h[160], maxlen[24], entry_id[64] = "";
     mlc_queue_key(q, akey, sizeof akey, "audit");
