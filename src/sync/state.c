@@ -381,11 +381,12 @@ enum mlc_rc sync_commit(struct sync_job *j, const char *type, const char *table,
         if (dry)
             mark_dry(entries[i], a);
         char *a_text = json_dumps(entries[i], JSON_COMPACT);
-        bool guard = wrote && !j->force;
-        bool touches = a != ACT_FAILED && a != ACT_DEAD && a != ACT_STALE && a != ACT_MISSING;
+        bool guard = wrote && !j->force && !dry;
+        bool touches = !dry && a != ACT_FAILED && a != ACT_DEAD && a != ACT_STALE &&
+                       a != ACT_MISSING;
         json_t *fields = touches ? state_fields(r, mv) : json_object();
         json_t *del = json_array();
-        if (wrote)
+        if (wrote && !dry)
             json_array_append_new(del, json_string("filtered"));
         json_array_append_new(
             arr, json_pack("{s:s, s:i, s:I, s:o, s:o, s:s, s:s, s:s, s:s}", "k", k, "g",
