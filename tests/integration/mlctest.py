@@ -114,7 +114,51 @@ def unique_prefix(tag=""):
 
 
 def rand_secret(label):
-    return f"{label}-{uuid.uuid4().hex}"
+    s = f"{label}-{uuid.uuid4().hex}"
+    note_secrets([s])
+    return s
+
+
+# --- the suite-wide log capture (tests/integration/log_scan.py reads it last) ----------------
+
+def capture_dir():
+    return work_dir("captured")
+
+
+def note_secrets(values):
+    """Remembers secrets this test configured or was handed (one a line, in the build folder),
+    so that the last test of the suite can check that no captured log line contains them."""
+    vals = [v for v in values if isinstance(v, str) and len(v) >= 8 and "\n" not in v]
+    if vals:
+        with open(os.path.join(capture_dir(), "secrets.list"), "a") as f:
+            f.write("".join(v + "\n" for v in vals))
+
+
+_SECRET_NAMES = None
+
+
+def secret_setting_names():
+    """The settings the configuration table marks secret: README's rows "| MLC_X (S) |"
+    (tests/unit/test_readme.c keeps those tables in step with src/core/config.c)."""
+    global _SECRET_NAMES
+    if _SECRET_NAMES is None:
+        with open(os.path.join(SOURCE_DIR, "README.md")) as f:
+            _SECRET_NAMES = set(re.findall(r"^\| (MLC_[A-Z0-9_]+) \(S\) \|", f.read(), re.M))
+    return _SECRET_NAMES
+
+
+def note_secret_settings(settings):
+    """note_secrets for the secret settings of an MLC_* environment (a sandbox's sandbox.env)."""
+    names = secret_setting_names()
+    note_secrets([v for k, v in settings.items() if k in names])
+
+
+def capture_log(path, label):
+    """Copies a log file that is about to be deleted (a temporary folder's) into the capture."""
+    try:
+        shutil.copyfile(path, os.path.join(capture_dir(), f"{label}-{os.getpid()}.log"))
+    except OSError:
+        pass
 
 
 # --- a small RESP client ----------------------------------------------------------------------

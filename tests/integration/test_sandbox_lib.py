@@ -26,6 +26,8 @@ ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.environ.get("MLC_SOURCE_DIR", os.path.abspath(os.path.join(HERE, "..", "..")))
 SAMPLES = os.path.join(SOURCE_DIR, "..", "shared", "reference", "samples")
+sys.path.insert(0, HERE)
+import mlctest  # noqa: E402 - the suite-wide log capture
 
 
 def binary():
@@ -161,6 +163,8 @@ class Sandbox:
             self.cred = json.load(f)
         self.key = os.path.join(self.creds, "netsuite-m2m-private-key.pem")
         self.kid = self.settings["MLC_NETSUITE_CERTIFICATE_ID"]
+        # Everything the sandbox hands out as a secret goes to the suite-wide log scan.
+        mlctest.note_secret_settings(self.settings)
         self.client_id = self.settings["MLC_NETSUITE_CLIENT_ID"]
         self.account = self.settings["MLC_NETSUITE_ACCOUNT_ID"]
 
@@ -172,6 +176,7 @@ class Sandbox:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         self.log.close()
+        mlctest.capture_log(self.log.name, "sandbox")
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):
