@@ -2,6 +2,7 @@
 #include "mlc/admin.h"
 #include "mlc/app.h"
 #include "mlc/config.h"
+#include "mlc/crypto.h"
 #include "mlc/dayone.h"
 #include "mlc/http.h"
 #include "mlc/ingest.h"
@@ -89,8 +90,22 @@ static void reload_secrets(struct mlc_app *app)
     }
     if (mlc_ingest_reload_secrets(app->ingest, &next, err, sizeof err) != MLC_OK)
         mlc_log(MLC_LOG_ERROR, "SIGHUP: %s", err);
-    else
-        mlc_log(MLC_LOG_INFO, "SIGHUP: webhook secrets and keys reloaded");
+    } else if (mlc_config_str(&app->cfg, MLC_CFG_ADMIN_TOKENS) &&
+               !mlc_config_str(&next, MLC_CFG_ADMIN_TOKENS)) {
+        mlc_log(MLC_LOG_ERROR, "SIGHUP: MLC_ADMIN_TOKENS would be empty; kept the current ones "
+                               "(the webhook secrets and keys were reloaded)");
+    } else {
+        const char *t = mlc_config_str(&next, MLC_CFG_ADMIN_TOKENS);
+        pthread_mutex_lock(&app->admin_mu);
+        char *old = app->admin_tokens;
+        app->admin_tokens = t ? mlc_strdup(t) : NULL;
+        pthread_mutex_unlock(&app->admin_mu);
+        if (old) {
+            mlc_wipe(old, strlen(old));
+            free(old);
+        }
+        mlc_log(MLC_LOG_INFO, "SIGHUP: webhook secrets, keys and admin tokens reloaded");
+    }
     mlc_config_free(&next);
 }
 
@@ -132,6 +147,7 @@ static int cmd_serve(int argc, char **argv)
                     "version=\"" MLC_VERSION "\",revision=\"" MLC_GIT_REV "\"", 1);
     if ((rc = open_queue(&app)))
         return rc;
+    pthread_mutex_init(&app.admin_mu, NULL);
     if (mlc_ingest_new(&app, &app.ingest, err, sizeof err) != MLC_OK) {
         fprintf(stderr, "ml-connector: configuration error: %s\n", err);
         return 2;
@@ -241,6 +257,10 @@ static int cmd_serve(int argc, char **argv)
     mlc_ingest_free(app.ingest);
     mlc_queue_free(app.queue);
     mlc_metrics_free(app.metrics);
+    if (app.admin_tokens) {
+        mlc_wipe(app.admin_tokens, strlen(app.admin_tokens));
+        free(app.admin_tokens);
+    }
     mlc_config_free(&app.cfg);
     mlc_log(MLC_LOG_INFO, "stopped");
     return 0;

@@ -2,6 +2,7 @@
 #ifndef MLC_APP_H
 #define MLC_APP_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include "mlc/config.h"
 #include "mlc/jobs.h"
@@ -21,6 +22,10 @@ struct mlc_app {
     struct mlc_jobs *jobs;
     struct mlc_sync *sync;  /* the sync engine (NULL: ingest only) */
     atomic_bool stopping;   /* SIGTERM received: /readyz answers 503 */
+    /* MLC_ADMIN_TOKENS as the admin API checks them (NULL: the configuration's); SIGHUP swaps
+     * in the re-read value under admin_mu */
+    pthread_mutex_t admin_mu;
+    char *admin_tokens;
     int64_t started_ms;
 };
 

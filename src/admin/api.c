@@ -22,7 +22,11 @@ static bool authorized(struct mlc_app *app, struct mlc_request *r)
         return false;
     const char *tok = h + 7;
     char **toks = NULL;
-    size_t n = mlc_list_split(mlc_config_str(&app->cfg, MLC_CFG_ADMIN_TOKENS), &toks);
+    pthread_mutex_lock(&app->admin_mu);
+    size_t n = mlc_list_split(app->admin_tokens ? app->admin_tokens
+                                                : mlc_config_str(&app->cfg, MLC_CFG_ADMIN_TOKENS),
+                              &toks);
+    pthread_mutex_unlock(&app->admin_mu);
     bool ok = false;
     for (size_t i = 0; i < n; i++)
         ok |= toks[i][0] && mlc_ct_equal(tok, strlen(tok), toks[i], strlen(toks[i]));

@@ -122,11 +122,14 @@ def test_serve_encrypted_and_sighup():
     enc_ns1 = cli("encrypt", stdin=ns1, env=env_ring)[1].strip()
     dv_file = os.path.join(d, "dv-keys")
     write(dv_file, "dv-key-one-77a1\n")
+    admin_file = os.path.join(d, "admin-tokens")
+    write(admin_file, "admin-token-one-5e2c\n")
     svc = Service("secrets")
     for k in ("MLC_ALLOW_PLAINTEXT_SECRETS", "MLC_DATAVERSE_WEBHOOK_KEYS"):
         svc.env.pop(k, None)
     svc.env.update({"MLC_NETSUITE_WEBHOOK_SECRETS": enc_ns1, "MLC_MASTER_KEY_FILE": ring_path,
-                    "MLC_DATAVERSE_WEBHOOK_KEYS_FILE": dv_file})
+                    "MLC_DATAVERSE_WEBHOOK_KEYS_FILE": dv_file,
+                    "MLC_ADMIN_TOKENS_FILE": admin_file})
     svc.ns_secret = ns1
     svc.start()
     check(True, "serve starts with an enc:v1 secret and a _FILE key, no plaintext allowed")
@@ -144,8 +147,12 @@ def test_serve_encrypted_and_sighup():
     svc.env["MLC_NETSUITE_WEBHOOK_SECRETS_FILE"] = ns_file
     svc.start()
     check_eq(svc.post_ns(ns_event(), secret=ns1).status, 202, "restarted with the _FILE secret")
+    admin = {"Authorization": "Bearer admin-token-one-5e2c"}
+    check_eq(svc.request("GET", "/v1/status", headers=admin).status, 200,
+             "the admin token from its file is accepted")
     write(ns_file, cli("encrypt", stdin=f"{ns2},{ns1}", env=env_ring)[1])
     write(dv_file, "dv-key-two-51b0\n")
+    write(admin_file, "admin-token-two-c7d1\n")
     svc.proc.send_signal(signal.SIGHUP)
     wait_until(lambda: svc.post_ns(ns_event(), secret=ns2).status == 202,
                "the new NetSuite secret to be accepted after SIGHUP")
@@ -155,6 +162,11 @@ def test_serve_encrypted_and_sighup():
              "SIGHUP: the new WebhookKey is accepted")
     check_eq(svc.post_dv(dv_context(), code="dv-key-one-77a1").status, 401,
              "the WebhookKey no longer in the file is refused")
+    check_eq(svc.request("GET", "/v1/status",
+                         headers={"Authorization": "Bearer admin-token-two-c7d1"}).status, 200,
+             "SIGHUP: the new admin token is accepted")
+    check_eq(svc.request("GET", "/v1/status", headers=admin).status, 401,
+             "the admin token no longer in the file is refused")
     # A broken file on SIGHUP keeps the running secrets.
     write(ns_file, "enc:v1:k1:broken")
     svc.proc.send_signal(signal.SIGHUP)
@@ -164,7 +176,8 @@ def test_serve_encrypted_and_sighup():
              "a bad file on SIGHUP keeps the running secrets")
     check(svc.alive(), "and the service keeps running")
     check(svc.stop() == 0, "SIGTERM -> exit 0")
-    check_logs_clean(svc, [ns1, ns2, "dv-key-one-77a1", "dv-key-two-51b0"])
+    check_logs_clean(svc, [ns1, ns2, "dv-key-one-77a1", "dv-key-two-51b0", "admin-token-one-5e2c",
+                           "admin-token-two-c7d1"])
 
     # Plaintext in the environment without the permission: refused at start, exit 2.
     bad = Service("plaintext")
