@@ -88,7 +88,7 @@ static void reload_secrets(struct mlc_app *app)
         mlc_log(MLC_LOG_ERROR, "SIGHUP: configuration error, kept the current secrets: %s", err);
         return;
     }
-    if (mlc_ingest_reload_secrets(app->ingest, &next, err, sizeof err) != MLC_OK)
+    if (mlc_ingest_reload_secrets(app->ingest, &next, err, sizeof err) != MLC_OK) {
         mlc_log(MLC_LOG_ERROR, "SIGHUP: %s", err);
     } else if (mlc_config_str(&app->cfg, MLC_CFG_ADMIN_TOKENS) &&
                !mlc_config_str(&next, MLC_CFG_ADMIN_TOKENS)) {
