@@ -37,6 +37,7 @@ static const char usage[] =
     "  backfill      enqueue NetSuite history (--type, --since, --until) on the bulk stream\n"
     "  setup         setup dataverse: create our columns, keys and the webhook registration\n"
     "  link          match existing CRM rows to NetSuite records (review file, --apply FILE)\n"
+    "  reconcile     compare both systems, explain or repair every difference (--format)\n"
     "  sandbox       run a local NetSuite (and later Dataverse) for tests, demos and development\n"
     "  healthcheck   probe GET /healthz of a running service (exit 0 when healthy)\n"
     "  secrets       keygen, encrypt, decrypt, rotate credentials at rest (enc:v1)\n"
@@ -414,6 +415,8 @@ int main(int argc, char **argv)
         return mlc_setup_main(argc - 1, argv + 1);
     if (strcmp(cmd, "link") == 0)
         return mlc_link_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "reconcile") == 0)
+        return mlc_reconcile_main(argc - 1, argv + 1);
     if (strcmp(cmd, "sandbox") == 0)
         return mlc_sandbox_main(argc - 1, argv + 1);
     if (strcmp(cmd, "healthcheck") == 0)

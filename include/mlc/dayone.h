@@ -21,6 +21,10 @@ int mlc_link_main(int argc, char **argv);
  * before -> after) and printed. Returns the exit status. */
 int mlc_dryrun_backfill(int t, int64_t since_ms, int64_t until_ms);
 
+/* `ml-connector reconcile [--format text|csv|json] [--no-repair]` (argv[0] is "reconcile"); exit
+ * status 0 when no difference is left unexplained, 1 otherwise or on a failure, 2 bad usage. */
+int mlc_reconcile_main(int argc, char **argv);
+
 /* Link rules: which rows match by what, in order (the mapping file's "link" section, else these
  * defaults). Pure functions, exposed for the unit tests. */
 /* The e-mail domain of an address, lower-case, into out; false when there is none or it is a
