@@ -164,27 +164,31 @@ def check_line_key(c):
     sb.dsettings(keyBuildMs=2000)
 
 
+def bulk_support(c, switch, message, call, target, steps):
+    """Sets switch to each (tables, filters reported for account, status of call) in steps."""
+    path = "accounts/" + CRM + call
+    for tables, reported, status, what in steps:
+        c.sb.dsettings(**{switch: tables})
+        f.eq((filters(c.sb, message, "account"), c.sb.api("POST", path, {"Targets": [target]})[0]),
+             (reported, status), "%s %s" % (switch, what))
+
+
 def check_create_multiple(c):
-    sb, path = c.sb, "accounts/" + CRM + "CreateMultiple"
-    body = {"Targets": [{"@odata.type": CRM + "account", "name": "cm"}]}
-    sb.dsettings(createMultipleTables="salesorder,salesorderdetail")
-    f.eq((filters(sb, "CreateMultiple", "account"), sb.api("POST", path, body)[0]), (0, 400),
-         "createMultipleTables without account: not reported, refused")
-    sb.dsettings(createMultipleTables="salesorder,salesorderdetail,account,contact")
-    f.eq((filters(sb, "CreateMultiple", "account"), sb.api("POST", path, body)[0]), (1, 200),
-         "createMultipleTables default: reported, works")
+    bulk_support(c, "createMultipleTables", "CreateMultiple", "CreateMultiple",
+                 {"@odata.type": CRM + "account", "name": "cm"},
+                 [("salesorder,salesorderdetail", 0, 400, "without account: not reported, refused"),
+                  ("salesorder,salesorderdetail,account,contact", 1, 200,
+                   "default: reported, works")])
 
 
 def check_update_multiple(c):
-    sb, path = c.sb, "accounts/" + CRM + "UpsertMultiple"
-    body = {"Targets": [{"@odata.type": CRM + "account", "name": "um",
-                         "@odata.id": "accounts(mlc_netsuitecustomerid='UM1')"}]}
-    sb.dsettings(updateMultipleTables="salesorder,salesorderdetail,account")
-    f.eq((filters(sb, "UpdateMultiple", "account"), sb.api("POST", path, body)[0]), (1, 204),
-         "updateMultipleTables with account: reported, UpsertMultiple works")
-    sb.dsettings(updateMultipleTables="salesorder,salesorderdetail")
-    f.eq((filters(sb, "UpdateMultiple", "account"), sb.api("POST", path, body)[0]), (0, 400),
-         "updateMultipleTables default: UpsertMultiple on account refused")
+    bulk_support(c, "updateMultipleTables", "UpdateMultiple", "UpsertMultiple",
+                 {"@odata.type": CRM + "account", "name": "um",
+                  "@odata.id": "accounts(mlc_netsuitecustomerid='UM1')"},
+                 [("salesorder,salesorderdetail,account", 1, 204,
+                   "with account: reported, UpsertMultiple works"),
+                  ("salesorder,salesorderdetail", 0, 400,
+                   "default: UpsertMultiple on account refused")])
 
 
 def together(n, fn):
