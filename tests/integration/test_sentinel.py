@@ -1,15 +1,20 @@
 """Redis Sentinel: a primary, a replica and three sentinels (redis-server --sentinel, the
 program Debian's redis-sentinel package runs); the connector finds the primary by name, keeps
 taking webhooks while the primary is killed, follows the failover, and the test reports how
-many acknowledged events the failover lost (asynchronous replication can lose the last ones)."""
+many acknowledged events the failover lost (asynchronous replication can lose the last ones);
+then, with the sync engine behind the sandbox, NetSuite changes made before, during and after a
+failover all reach Dataverse (the poller repairs what a failover costs)."""
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 
-from mlctest import (RedisServer, Redis, Service, check, check_logs_clean, free_port, ns_event,
-                     run, say, wait_until, work_dir, _processes)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mlctest  # noqa: E402
+from mlctest import (RedisServer, Redis, Service, check, check_eq, check_logs_clean, free_port,
+                     ns_event, run, say, wait_until, work_dir, _processes)
 
 NAME = "mlcprimary"
 
@@ -47,19 +52,24 @@ class Sentinel:
             self.proc.wait()
 
 
-def test_failover_under_load():
-    """webhooks keep flowing across a Sentinel failover; acknowledged events lost are counted"""
-    primary = RedisServer("primary")
+def redis_topology(tag):
+    primary = RedisServer(f"primary-{tag}")
     primary.start()
-    replica = RedisServer("replica", extra=["--replicaof", "127.0.0.1", str(primary.port)])
+    replica = RedisServer(f"replica-{tag}", extra=["--replicaof", "127.0.0.1", str(primary.port)])
     replica.start()
     wait_until(lambda: "master_link_status:up" in Redis(replica.port).cmd("INFO", "replication"),
                "the replica to sync")
-    sentinels = [Sentinel(i, primary.port) for i in range(3)]
+    sentinels = [Sentinel(f"{tag}{i}", primary.port) for i in range(3)]
     for s in sentinels:
         wait_until(lambda s=s: len(s.cmd("SENTINEL", "replicas", NAME)) == 1 and
                    len(s.cmd("SENTINEL", "sentinels", NAME)) == 2,
                    "each sentinel to know the replica and the other two sentinels", timeout=60)
+    return primary, replica, sentinels
+
+
+def test_failover_under_load():
+    """webhooks keep flowing across a Sentinel failover; acknowledged events lost are counted"""
+    primary, replica, sentinels = redis_topology("load")
     check(True, "primary, replica and 3 sentinels up; each sentinel sees the others")
 
     svc = Service("sentinel", redis_port=primary.port, env={
@@ -134,5 +144,57 @@ def test_failover_under_load():
         s.proc.send_signal(signal.SIGTERM)
 
 
+def test_failover_end_state():
+    """NetSuite changes made before, during and after a failover all reach Dataverse (the
+    poller repairs whatever the failover cost)"""
+    from test_sync_lib import customers, rows, sandbox, service, synced_kind
+    primary, replica, sentinels = redis_topology("sync")
+    sb = sandbox()
+    svc = service("sentinel-sync", sb, MLC_POLL_INTERVAL_S="2", MLC_POLL_OVERLAP_S="5",
+                  MLC_REDIS_URL="redis://ignored.invalid:1/0",
+                  MLC_REDIS_SENTINELS=",".join(f"127.0.0.1:{s.port}" for s in sentinels),
+                  MLC_REDIS_MASTER_NAME=NAME, MLC_REDIS_TIMEOUT_MS="1000")
+    svc.redis_port = primary.port
+    svc.redis = Redis(primary.port)
+    svc.start()
+    picks = [c for c in customers(sb, "c.parent IS NULL") if synced_kind(c)][:12]
+    check(len(picks) == 12, "12 customers that sync")
+    want = {}
+
+    def change(group, tag):
+        for c in group:
+            phone = f"+1 555 01{tag} {c['id'] % 10000:04d}"
+            st, _ = sb.admin("PATCH", "customers/%d" % c["id"], {"fields": {"phone": phone}})
+            check_eq(st, 200, f"sandbox: change customer {c['id']}'s phone ({tag})")
+            want[c["id"]] = phone
+
+    change(picks[:4], "10")
+    time.sleep(3)  # a poll cycle picks them up
+    primary.kill()
+    say(f"     killed the primary (port {primary.port})")
+    change(picks[4:8], "20")
+    wait_until(lambda: sentinels[0].cmd("SENTINEL", "get-master-addr-by-name", NAME)[1] ==
+               str(replica.port), "Sentinel to promote the replica", timeout=60)
+    svc.redis = Redis(replica.port)
+    change(picks[8:], "30")
+
+    def phones():
+        got = {}
+        for c in picks:
+            r = rows(sb, "accounts", "mlc_netsuitecustomerid", str(c["id"]))
+            got[c["id"]] = r[0].get("telephone1") if len(r) == 1 else f"{len(r)} rows"
+        return got
+    t0 = time.monotonic()
+    wait_until(lambda: phones() == want, "every change to reach Dataverse through the poller",
+               timeout=120)
+    say(f"     figures: 12 changes (4 before, 4 during, 4 after the failover) in Dataverse "
+        f"{time.monotonic() - t0:.1f} s after the switch")
+    check(True, "Dataverse holds NetSuite's state for every change, one account each")
+    check(svc.stop() == 0, "SIGTERM -> exit 0")
+    mlctest.check_logs_clean(svc, [svc.ns_secret, svc.dv_key])
+    for s in sentinels:
+        s.proc.send_signal(signal.SIGTERM)
+
+
 if __name__ == "__main__":
-    run(test_failover_under_load)
+    run(test_failover_under_load, test_failover_end_state)
