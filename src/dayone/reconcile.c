@@ -326,6 +326,12 @@ static void compare_type(struct rc_ctx *x, int t, json_t *ns, json_t *dv)
         if (slms)
             mlc_parse_u64(slms, &slm);
         char detail[600];
+        if (json_object_get(s, "filtered") || company_filtered(x, n)) {
+            diff(x, t, id, dvid, "filtered_row",
+                 "the row carries the key (linked by hand) but the mapping leaves the record out",
+                 "filtered", NULL, b);
+            continue;
+        }
         if (!hash) {
             diff(x, t, id, dvid, "state_missing", "no record state in Redis", pend ? "pending" : NULL,
                  "change", b);

@@ -3,7 +3,8 @@
 contacts and products matching NetSuite's records by account number, e-mail domain, name +
 postcode, e-mail and SKU (some ambiguously), none carrying our keys. Through the real binary,
 Redis and the sandbox over HTTPS: `setup dataverse` (bare schema) -> `link` (review file) ->
-`link --apply` -> `backfill` run by `serve`'s workers -> no account or contact represented twice,
+`link --apply` -> `backfill` run by `serve`'s workers -> `reconcile` (nothing unexplained) -> no
+account or contact represented twice,
 every approved match updated in place (same GUID, NetSuite's values), ambiguous rows untouched and
 listed, unmatched CRM rows untouched. Prints each step's wall time.
 
@@ -138,7 +139,16 @@ def test_onboarding():
         # records busy in the customer jobs)
         cli(svc, "backfill", "--type", "customer", "--since", "2000-01-01")
         idle(svc, timeout=max(120, N))
+        cli(svc, "backfill", "--type", "salesorder", "--since", "2000-01-01")
+        idle(svc, timeout=max(120, N))
     step("backfill (sync)", backfill)
+    rc, out, err = step("reconcile", lambda: svc.cli("reconcile", "--format", "json",
+                                                     timeout=900))
+    rep = json.loads(out.strip().splitlines()[-1])
+    check_eq((rc, rep["unexplained"]), (0, 0), "reconcile: no unexplained difference (%s)"
+             % [d for d in rep["differences"] if d["resolution"] == "unexplained"][:3])
+    check_eq(rep["repaired"], 0, "reconcile: nothing to repair after the load (%s)"
+             % [d for d in rep["differences"] if d["resolution"] == "repaired"][:3])
 
     acc1 = rows_by_id(s, "accounts", "accountid")
     con1 = rows_by_id(s, "contacts", "contactid")
@@ -203,10 +213,11 @@ def test_onboarding():
     ambiguous = [ln["crm_id"] for ln in lines if ln["status"] == "ambiguous"]
     say("ONBOARDING customers=%d hand-made accounts=%d contacts=%d products=%d: proposed %d, "
         "ambiguous %d (listed, untouched), unmatched %d; approved %d; linked accounts updated in "
-        "place %d; new accounts %d; duplicate accounts %d, duplicate contacts %d"
+        "place %d; new accounts %d; duplicate accounts %d, duplicate contacts %d; reconcile: %d "
+        "differences, unexplained %d"
         % (N, len(acc0), len(con0), len(prod0), sum(summary[t]["proposed"] for t in keycol),
            len(ambiguous), sum(summary[t]["unmatched"] for t in keycol), len(approved), updated,
-           len(new), dup_accounts, dup_contacts))
+           len(new), dup_accounts, dup_contacts, len(rep["differences"]), rep["unexplained"]))
     for name, dt in CTX["times"]:
         say("TIME %-22s %8.2f s" % (name, dt))
     CTX["svc"], CTX["lines"] = svc, lines
