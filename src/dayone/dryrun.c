@@ -193,13 +193,13 @@ int mlc_dryrun_backfill(int t, int64_t since_ms, int64_t until_ms)
             size_t i;
             json_t *row;
             json_array_foreach(rows, i, row) json_array_append(ids, json_object_get(row, "id"));
-            after = (long long)json_integer_value(json_object_get(json_array_get(rows, cnt - 1),
-                                                                  "id"));
+            after =
+                (long long)json_integer_value(json_object_get(json_array_get(rows, cnt - 1), "id"));
             struct mlc_job job = {.lane = MLC_LANE_BULK, .enqueued_ms = mlc_now_ms()};
             snprintf(job.entry_id, sizeof job.entry_id, "dry-run");
             snprintf(job.kind, sizeof job.kind, "%s", kind);
-            job.data = json_pack("{s:o, s:s, s:s, s:b}", "recordIds", ids, "op", "change",
-                                 "source", "netsuite_backfill_dry_run", "dryRun", 1);
+            job.data = json_pack("{s:o, s:s, s:s, s:b}", "recordIds", ids, "op", "change", "source",
+                                 "netsuite_backfill_dry_run", "dryRun", 1);
             /* busy records (held by a running serve) are tried again a few times */
             for (int attempt = 0; attempt < 5; attempt++) {
                 struct mlc_job_result res;

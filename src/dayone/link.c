@@ -64,11 +64,10 @@ void mlc_link_norm(const char *s, char *out, size_t outsz)
 bool mlc_link_email_domain(const char *email, char *out, size_t outsz)
 {
     static const char *const public_domains[] = {
-        "gmail.com",   "googlemail.com", "outlook.com", "hotmail.com", "live.com",
-        "msn.com",     "yahoo.com",      "icloud.com",  "me.com",      "aol.com",
-        "gmx.de",      "gmx.net",        "web.de",      "proton.me",   "protonmail.com",
-        "mail.com",    "yandex.com",     "t-online.de", "orange.fr",   "free.fr",
-        "example.com", NULL};
+        "gmail.com", "googlemail.com", "outlook.com",    "hotmail.com", "live.com",   "msn.com",
+        "yahoo.com", "icloud.com",     "me.com",         "aol.com",     "gmx.de",     "gmx.net",
+        "web.de",    "proton.me",      "protonmail.com", "mail.com",    "yandex.com", "t-online.de",
+        "orange.fr", "free.fr",        "example.com",    NULL};
     const char *at = email ? strrchr(email, '@') : NULL;
     if (!at || !at[1])
         return false;
@@ -318,10 +317,8 @@ static void match(struct side *sd, const enum rule *order, size_t nrules)
             }
             c->rule = order[r];
             c->cands = cands;
-            c->status = json_array_size(cands) == 1 &&
-                                !(order[r] == R_NAME_POSTCODE && !c->zip[0])
-                            ? 1
-                            : 2;
+            c->status =
+                json_array_size(cands) == 1 && !(order[r] == R_NAME_POSTCODE && !c->zip[0]) ? 1 : 2;
         }
     }
     json_t *claims = json_object(); /* NetSuite id -> number of CRM rows listing it */
@@ -341,7 +338,8 @@ static void match(struct side *sd, const enum rule *order, size_t nrules)
         if (c->status != 1)
             continue;
         char idt[24];
-        snprintf(idt, sizeof idt, "%lld", (long long)json_integer_value(json_array_get(c->cands, 0)));
+        snprintf(idt, sizeof idt, "%lld",
+                 (long long)json_integer_value(json_array_get(c->cands, 0)));
         if (json_integer_value(json_object_get(claims, idt)) > 1)
             c->status = 2;
     }
@@ -352,8 +350,8 @@ static void match(struct side *sd, const enum rule *order, size_t nrules)
 
 static void csv_field(FILE *f, const char *s, bool last)
 {
-    bool quote = strpbrk(s, ",\"\r\n") != NULL || (s[0] == '=' || s[0] == '+' || s[0] == '-' ||
-                                                    s[0] == '@');
+    bool quote =
+        strpbrk(s, ",\"\r\n") != NULL || (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@');
     if (quote) {
         fputc('"', f);
         /* a leading formula character is neutralised for spreadsheets */
@@ -371,10 +369,9 @@ static void csv_field(FILE *f, const char *s, bool last)
     fputs(last ? "\r\n" : ",", f);
 }
 
-static const char *const csv_header[] = {"table",      "crm_id",     "crm_name",
-                                         "status",     "rule",       "netsuite_type",
-                                         "netsuite_id", "netsuite_name", "candidates",
-                                         "approve",    NULL};
+static const char *const csv_header[] = {
+    "table",       "crm_id",        "crm_name",   "status",  "rule", "netsuite_type",
+    "netsuite_id", "netsuite_name", "candidates", "approve", NULL};
 #define CSV_COLS 10
 
 static const struct nsrec *ns_by_id(const struct side *sd, long long id)
@@ -484,16 +481,16 @@ bad:
 static const char *key_column(const struct dayone *d, int k)
 {
     const char *c =
-        k == K_ACCOUNT   ? dayone_sec_str(d, MLC_MAP_CUSTOMER, "key")
-        : k == K_CONTACT ? dayone_sec_str(d, MLC_MAP_CONTACT, "key")
-                         : json_string_value(json_object_get(
-                               json_object_get(mlc_mapping_section(d->mapping, MLC_MAP_LINE),
-                                               "productColumns"),
-                               "item"));
-    return c ? c
-             : k == K_ACCOUNT ? "mlc_netsuitecustomerid"
-             : k == K_CONTACT ? "mlc_netsuitecontactid"
-                              : "mlc_netsuiteitemid";
+        k == K_ACCOUNT ? dayone_sec_str(d, MLC_MAP_CUSTOMER, "key")
+        : k == K_CONTACT
+            ? dayone_sec_str(d, MLC_MAP_CONTACT, "key")
+            : json_string_value(json_object_get(
+                  json_object_get(mlc_mapping_section(d->mapping, MLC_MAP_LINE), "productColumns"),
+                  "item"));
+    return c                ? c
+           : k == K_ACCOUNT ? "mlc_netsuitecustomerid"
+           : k == K_CONTACT ? "mlc_netsuitecontactid"
+                            : "mlc_netsuiteitemid";
 }
 
 /* ---- link: propose ---- */
@@ -627,7 +624,6 @@ static int kind_of(const char *table)
     return -1;
 }
 
-
 /* Tells the sync engine the row exists: the record state gets the row's GUID (and the reverse
  * index the record), so the first sync updates it (create-owned columns and the owner stay the
  * CRM's) instead of treating it as a new row. Products have no sync state. */
@@ -725,9 +721,9 @@ static int apply(struct dayone *d, const char *path, bool dry)
             json_object_set_new(seen, k1, json_true());
             json_object_set_new(seen, k2, json_true());
             if (!bad)
-                json_array_append_new(todo, json_pack("{s:i, s:s, s:I, s:i}", "k", k, "id",
-                                                      fields[1], "ns", (json_int_t)nsid, "line",
-                                                      line));
+                json_array_append_new(todo,
+                                      json_pack("{s:i, s:s, s:I, s:i}", "k", k, "id", fields[1],
+                                                "ns", (json_int_t)nsid, "line", line));
         }
         for (int i = 0; i < nf; i++)
             free(fields[i]);

@@ -17,12 +17,14 @@ static const char help[] =
     "\n"
     "Compares both systems: record counts per type, each record's state hash (Dataverse's\n"
     "mlc_syncstatehash against the record state in Redis), the NetSuite-owned columns against the\n"
-    "last payload written (CRM edits behind the connector's back), NetSuite's last-modified against\n"
+    "last payload written (CRM edits behind the connector's back), NetSuite's last-modified "
+    "against\n"
     "the last state written (changes whose job was lost), and order totals per currency per day.\n"
     "Every difference is explained (pending: a job waits in the queue; filtered: left out by the\n"
     "mapping; deleted_in_netsuite: the row was deactivated by design; crm_edit_kept:\n"
     "MLC_DRIFT_POLICY=report; crm_delete_kept: MLC_CRM_DELETE_POLICY=report) or repaired by\n"
-    "enqueuing a forced re-sync on the bulk lane (--no-repair: reported as unexplained). The report\n"
+    "enqueuing a forced re-sync on the bulk lane (--no-repair: reported as unexplained). The "
+    "report\n"
     "goes to stdout and to Redis (reconcile:latest); exit 0 when nothing is unexplained, else 1.\n";
 
 enum { T_CUSTOMER, T_CONTACT, T_ORDER, T__N };
@@ -34,11 +36,11 @@ struct rc_ctx {
     struct mlc_redis *c;
     bool repair;
     bool drift_revert, delete_recreate;
-    json_t *diffs;   /* array of difference objects */
-    json_t *counts;  /* type -> {netsuite, dataverse, filtered} */
-    json_t *totals;  /* "CUR day" -> {currency, day, nsCount, nsTotal, dvCount, dvTotal} */
+    json_t *diffs;       /* array of difference objects */
+    json_t *counts;      /* type -> {netsuite, dataverse, filtered} */
+    json_t *totals;      /* "CUR day" -> {currency, day, nsCount, nsTotal, dvCount, dvTotal} */
     json_t *bucket_diff; /* "CUR day" -> true when a record difference lies in it */
-    json_t *repairs; /* array of {type, id, op} to enqueue */
+    json_t *repairs;     /* array of {type, id, op} to enqueue */
     int explained, repaired, unexplained;
 };
 
@@ -188,8 +190,8 @@ static bool pending(struct rc_ctx *x, int t, const char *id)
                       id);
         const char *argv[] = {"EXISTS", k};
         json_t *r = NULL;
-        bool yes = mlc_redis_exec(x->c, &r, NULL, 0, 2, argv) == MLC_OK &&
-                   json_integer_value(r) == 1;
+        bool yes =
+            mlc_redis_exec(x->c, &r, NULL, 0, 2, argv) == MLC_OK && json_integer_value(r) == 1;
         json_decref(r);
         if (yes)
             return true;
@@ -204,11 +206,13 @@ static void diff(struct rc_ctx *x, int t, const char *id, const char *dvid, cons
                  const char *detail, const char *explanation, const char *repair_op,
                  const char *bucket)
 {
-    const char *res = explanation ? "explained" : repair_op && x->repair ? "repaired" : "unexplained";
-    json_array_append_new(
-        x->diffs, json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:s?}", "type", type_names[t], "nsId",
-                            id, "dvId", dvid, "kind", kind, "detail", detail ? detail : "",
-                            "resolution", res, "reason", explanation));
+    const char *res = explanation              ? "explained"
+                      : repair_op && x->repair ? "repaired"
+                                               : "unexplained";
+    json_array_append_new(x->diffs, json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:s?}", "type",
+                                              type_names[t], "nsId", id, "dvId", dvid, "kind", kind,
+                                              "detail", detail ? detail : "", "resolution", res,
+                                              "reason", explanation));
     if (explanation)
         x->explained++;
     else if (repair_op && x->repair) {
@@ -264,8 +268,8 @@ static void compare_type(struct rc_ctx *x, int t, json_t *ns, json_t *dv)
     const char *k;
     json_t *v;
     json_object_foreach(ns, k, v) json_array_append_new(ids, json_string(k));
-    json_object_foreach(dv, k, v) if (!json_object_get(ns, k)) json_array_append_new(ids,
-                                                                                     json_string(k));
+    json_object_foreach(dv, k, v) if (!json_object_get(ns, k))
+        json_array_append_new(ids, json_string(k));
     json_t *st = states(x, t, ids);
     int filtered = 0;
     const char *cur_total = dayone_sec_str(x->d, kinds[t], "totalColumn");
@@ -333,8 +337,8 @@ static void compare_type(struct rc_ctx *x, int t, json_t *ns, json_t *dv)
             continue;
         }
         if (!hash) {
-            diff(x, t, id, dvid, "state_missing", "no record state in Redis", pend ? "pending" : NULL,
-                 "change", b);
+            diff(x, t, id, dvid, "state_missing", "no record state in Redis",
+                 pend ? "pending" : NULL, "change", b);
             continue;
         }
         if (lm > (long long)slm + 1000) {
@@ -373,7 +377,10 @@ static void compare_type(struct rc_ctx *x, int t, json_t *ns, json_t *dv)
         json_decref(p);
         if (cols.len)
             diff(x, t, id, dvid, "crm_edit", cols.data,
-                 pend ? "pending" : x->drift_revert ? NULL : "crm_edit_kept", "change", b);
+                 pend              ? "pending"
+                 : x->drift_revert ? NULL
+                                   : "crm_edit_kept",
+                 "change", b);
         mlc_buf_free(&cols);
         if (t == T_ORDER && cur_total) {
             json_t *dvt = json_object_get(row, cur_total), *nst = json_object_get(n, "total");
@@ -442,9 +449,9 @@ static void compare_totals(struct rc_ctx *x, json_t *ns, json_t *dv, json_t *cur
                          json_number_value(json_object_get(o, "dvTotal"))) < 0.005;
         json_object_set_new(o, "match", json_boolean(same));
         if (!same && !json_object_get(x->bucket_diff, b)) {
-            json_array_append_new(
-                x->diffs, json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "salesorder", "nsId", "",
-                                    "kind", "totals", "detail", b, "resolution", "unexplained"));
+            json_array_append_new(x->diffs, json_pack("{s:s, s:s, s:s, s:s, s:s}", "type",
+                                                      "salesorder", "nsId", "", "kind", "totals",
+                                                      "detail", b, "resolution", "unexplained"));
             x->unexplained++;
         }
     }
@@ -474,13 +481,10 @@ static enum mlc_rc enqueue_repairs(struct rc_ctx *x)
             const char *id = json_string_value(json_object_get(r, "id"));
             snprintf(recs[i], sizeof recs[i], "%s:%.40s", type_names[t], id);
             datas[i] = json_pack("{s:s, s:s, s:s, s:s, s:b}", "recordType", type_names[t],
-                                 "recordId", id, "op",
-                                 json_string_value(json_object_get(r, "op")), "source",
-                                 "reconcile", "force", 1);
-            specs[i] = (struct mlc_job_spec){.lane = MLC_LANE_BULK,
-                                             .kind = type_names[t],
-                                             .record = recs[i],
-                                             .data = datas[i]};
+                                 "recordId", id, "op", json_string_value(json_object_get(r, "op")),
+                                 "source", "reconcile", "force", 1);
+            specs[i] = (struct mlc_job_spec){
+                .lane = MLC_LANE_BULK, .kind = type_names[t], .record = recs[i], .data = datas[i]};
         }
         enum mlc_rc rc = mlc_queue_enqueue_on(x->d->q, x->c, specs, m, outs);
         for (size_t i = 0; i < m; i++)
@@ -542,17 +546,16 @@ static void print_report(json_t *rep, const char *format)
                (long long)json_integer_value(json_object_get(v, "netsuite")),
                (long long)json_integer_value(json_object_get(v, "dataverse")),
                (long long)json_integer_value(json_object_get(v, "filtered")));
-    json_array_foreach(json_object_get(rep, "totals"), i, v) if (!json_is_true(
-        json_object_get(v, "match"))) printf("totals      %s %s: NetSuite %lld orders %.2f, "
-                                             "Dataverse %lld orders %.2f\n",
-                                             json_string_value(json_object_get(v, "currency")),
-                                             json_string_value(json_object_get(v, "day")),
-                                             (long long)json_integer_value(
-                                                 json_object_get(v, "nsCount")),
-                                             json_number_value(json_object_get(v, "nsTotal")),
-                                             (long long)json_integer_value(
-                                                 json_object_get(v, "dvCount")),
-                                             json_number_value(json_object_get(v, "dvTotal")));
+    json_array_foreach(json_object_get(rep, "totals"), i,
+                       v) if (!json_is_true(json_object_get(v, "match")))
+        printf("totals      %s %s: NetSuite %lld orders %.2f, "
+               "Dataverse %lld orders %.2f\n",
+               json_string_value(json_object_get(v, "currency")),
+               json_string_value(json_object_get(v, "day")),
+               (long long)json_integer_value(json_object_get(v, "nsCount")),
+               json_number_value(json_object_get(v, "nsTotal")),
+               (long long)json_integer_value(json_object_get(v, "dvCount")),
+               json_number_value(json_object_get(v, "dvTotal")));
     json_array_foreach(diffs, i, d)
     {
         const char *reason = json_string_value(json_object_get(d, "reason"));
@@ -585,8 +588,9 @@ int mlc_reconcile_main(int argc, char **argv)
                     strcmp(argv[i + 1], "json") == 0)) {
             format = argv[++i];
         } else {
-            fprintf(stderr, "ml-connector reconcile: unknown or incomplete option %s (--format "
-                            "takes text, csv or json)\n\n%s",
+            fprintf(stderr,
+                    "ml-connector reconcile: unknown or incomplete option %s (--format "
+                    "takes text, csv or json)\n\n%s",
                     argv[i], help);
             return 2;
         }

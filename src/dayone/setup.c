@@ -74,9 +74,9 @@ static json_t *attribute_body(const struct colspec *c)
 {
     char otype[96];
     snprintf(otype, sizeof otype, "Microsoft.Dynamics.CRM.%sAttributeMetadata", c->type);
-    json_t *b = json_pack("{s:s, s:s, s:o, s:o, s:{s:s, s:b}}", "@odata.type", otype,
-                          "SchemaName", c->column, "DisplayName", label(c->label), "Description",
-                          label(c->label), "RequiredLevel", "Value", "None", "CanBeChanged", 1);
+    json_t *b = json_pack("{s:s, s:s, s:o, s:o, s:{s:s, s:b}}", "@odata.type", otype, "SchemaName",
+                          c->column, "DisplayName", label(c->label), "Description", label(c->label),
+                          "RequiredLevel", "Value", "None", "CanBeChanged", 1);
     if (strcmp(c->type, "String") == 0) {
         json_object_set_new(b, "MaxLength", json_integer(c->maxlen));
         json_object_set_new(b, "FormatName", json_pack("{s:s}", "Value", "Text"));
@@ -104,8 +104,8 @@ static void do_column(struct setup *s, const struct colspec *c)
         const char *have = json_string_value(json_object_get(meta, "AttributeType"));
         if (have && strcmp(have, c->type) != 0) {
             char d[160];
-            snprintf(d, sizeof d, "exists as %.40s, the connector writes %s: fix it by hand",
-                     have, c->type);
+            snprintf(d, sizeof d, "exists as %.40s, the connector writes %s: fix it by hand", have,
+                     c->type);
             plan_line(s, ST_PROBLEM, what, d);
         } else {
             plan_line(s, ST_OK, what, "exists");
@@ -137,17 +137,16 @@ static void do_column(struct setup *s, const struct colspec *c)
 
 struct keyspec {
     const char *table, *column;
-    bool optional;        /* salesorderdetail: "where allowed" */
-    char name[120];       /* the key's logical name (ours or the one found) */
-    bool pending;         /* created now or not Active yet: waited for */
+    bool optional;  /* salesorderdetail: "where allowed" */
+    char name[120]; /* the key's logical name (ours or the one found) */
+    bool pending;   /* created now or not Active yet: waited for */
     char status[24];
 };
 
 static bool key_is_on(json_t *key, const char *column)
 {
     json_t *ka = json_object_get(key, "KeyAttributes");
-    return json_array_size(ka) == 1 &&
-           json_string_value(json_array_get(ka, 0)) &&
+    return json_array_size(ka) == 1 && json_string_value(json_array_get(ka, 0)) &&
            strcmp(json_string_value(json_array_get(ka, 0)), column) == 0;
 }
 
@@ -207,8 +206,8 @@ static void do_key(struct setup *s, struct keyspec *k, bool column_missing)
     if (rc != MLC_OK) {
         if (k->optional) {
             char d[600];
-            snprintf(d, sizeof d, "not created (%.400s): the sync reads and diffs the lines instead",
-                     e.msg);
+            snprintf(d, sizeof d,
+                     "not created (%.400s): the sync reads and diffs the lines instead", e.msg);
             plan_line(s, ST_OK, what, d);
         } else {
             dv_fail(s, what, &e);
@@ -333,7 +332,8 @@ static bool endpoint_auth(struct setup *s, int *authtype, struct mlc_buf *value)
         return true;
     }
     bool header = strcmp(mode, "header") == 0;
-    enum mlc_cfg_id id = header ? MLC_CFG_DATAVERSE_WEBHOOK_HEADERS : MLC_CFG_DATAVERSE_WEBHOOK_QUERY;
+    enum mlc_cfg_id id =
+        header ? MLC_CFG_DATAVERSE_WEBHOOK_HEADERS : MLC_CFG_DATAVERSE_WEBHOOK_QUERY;
     char **pairs = NULL;
     size_t n = mlc_list_split(mlc_config_str(cfg, id), &pairs);
     if (n == 0) {
@@ -382,9 +382,10 @@ static bool do_endpoint(struct setup *s, const char *url, char id[37])
                   "name eq '" ENDPOINT_NAME "'", what);
     if (!found)
         goto out;
-    body = json_pack("{s:s, s:i, s:s, s:i, s:s, s:i, s:s}", "name", ENDPOINT_NAME, "contract", 8,
-                     "url", url, "authtype", authtype, "authvalue", av.data, "messageformat", 2,
-                     "description", "ml-connector: Dataverse changes for the sync (setup dataverse)");
+    body =
+        json_pack("{s:s, s:i, s:s, s:i, s:s, s:i, s:s}", "name", ENDPOINT_NAME, "contract", 8,
+                  "url", url, "authtype", authtype, "authvalue", av.data, "messageformat", 2,
+                  "description", "ml-connector: Dataverse changes for the sync (setup dataverse)");
     struct mlc_dv_err e;
     if (json_array_size(found) == 0) {
         plan_line(s, ST_CREATE, what, NULL);
@@ -398,8 +399,8 @@ static bool do_endpoint(struct setup *s, const char *url, char id[37])
         }
         s->created++;
         json_decref(found);
-        found = query(s, "serviceendpoints", "serviceendpointid", "name eq '" ENDPOINT_NAME "'",
-                      what);
+        found =
+            query(s, "serviceendpoints", "serviceendpointid", "name eq '" ENDPOINT_NAME "'", what);
         const char *gid =
             json_string_value(json_object_get(json_array_get(found, 0), "serviceendpointid"));
         if (!gid || !mlc_dv_guid_valid(gid)) {
@@ -551,11 +552,10 @@ static char *filtering_attributes(const struct dayone *d, enum mlc_map_kind k)
         add_col(cols, json_string_value(json_object_get(c, "dv")));
     }
     add_col(cols, json_string_value(json_object_get(sec, "key")));
-    static const char *const links[] = {"parent", "primaryContact", "account", "customer",
-                                        "order"};
+    static const char *const links[] = {"parent", "primaryContact", "account", "customer", "order"};
     for (size_t l = 0; l < sizeof links / sizeof links[0]; l++)
-        add_col(cols, json_string_value(
-                          json_object_get(json_object_get(sec, links[l]), "navigation")));
+        add_col(cols,
+                json_string_value(json_object_get(json_object_get(sec, links[l]), "navigation")));
     if (json_object_get(sec, "inactive") || json_object_get(sec, "statuses")) {
         add_col(cols, "statecode");
         add_col(cols, "statuscode");
@@ -599,8 +599,8 @@ static bool filter_id(struct setup *s, const char *msg_id, const char *msg, cons
     snprintf(filter, sizeof filter, "_sdkmessageid_value eq %s and primaryobjecttypecode eq '%s'",
              msg_id, table);
     snprintf(what, sizeof what, "sdkmessagefilter %s of %s", msg, table);
-    json_t *r = query(s, "sdkmessagefilters", "sdkmessagefilterid,primaryobjecttypecode", filter,
-                      what);
+    json_t *r =
+        query(s, "sdkmessagefilters", "sdkmessagefilterid,primaryobjecttypecode", filter, what);
     const char *gid =
         json_string_value(json_object_get(json_array_get(r, 0), "sdkmessagefilterid"));
     bool ok = gid && mlc_dv_guid_valid(gid);
@@ -655,10 +655,10 @@ static void do_steps(struct setup *s, const char *endpoint_id)
                 if (a && b && strcmp(a, mid) == 0 && strcmp(b, fid) == 0)
                     found = st;
             }
-            json_t *body = json_pack("{s:s, s:i, s:i, s:i, s:i, s:b, s:s}", "name", name, "mode",
-                                     1, "stage", 40, "rank", 1, "supporteddeployment", 0,
-                                     "asyncautodelete", 1, "description",
-                                     "ml-connector (setup dataverse)");
+            json_t *body =
+                json_pack("{s:s, s:i, s:i, s:i, s:i, s:b, s:s}", "name", name, "mode", 1, "stage",
+                          40, "rank", 1, "supporteddeployment", 0, "asyncautodelete", 1,
+                          "description", "ml-connector (setup dataverse)");
             if (attrs)
                 json_object_set_new(body, "filteringattributes", json_string(attrs));
             char detail[300] = "";
@@ -683,8 +683,8 @@ static void do_steps(struct setup *s, const char *endpoint_id)
                         s->created++;
                 }
             } else {
-                char *have = normal_list(
-                    json_string_value(json_object_get(found, "filteringattributes")));
+                char *have =
+                    normal_list(json_string_value(json_object_get(found, "filteringattributes")));
                 struct mlc_buf diff;
                 mlc_buf_init(&diff, 4096);
                 if (attrs && strcmp(have, attrs) != 0)
@@ -736,8 +736,8 @@ static void column_specs(const struct dayone *d, struct colspec *out, size_t *n,
         if (!table || !key)
             continue;
         out[(*n)++] = (struct colspec){table, key, "String", 100, "NetSuite ID"};
-        keys[(*nk)++] = (struct keyspec){.table = table, .column = key,
-                                         .optional = kinds[i] == MLC_MAP_LINE};
+        keys[(*nk)++] =
+            (struct keyspec){.table = table, .column = key, .optional = kinds[i] == MLC_MAP_LINE};
         if (kinds[i] == MLC_MAP_ORDER) {
             const char *status = dayone_sec_str(d, kinds[i], "statusColumn");
             const char *total = dayone_sec_str(d, kinds[i], "totalColumn");
@@ -746,12 +746,13 @@ static void column_specs(const struct dayone *d, struct colspec *out, size_t *n,
             if (total)
                 out[(*n)++] = (struct colspec){table, total, "Money", 0, "NetSuite total"};
         }
+        out[(*n)++] = (struct colspec){table, "mlc_netsuitelastmodified", "DateTime", 0,
+                                       "NetSuite last modified (UTC)"};
         out[(*n)++] =
-            (struct colspec){table, "mlc_netsuitelastmodified", "DateTime", 0,
-                             "NetSuite last modified (UTC)"};
-        out[(*n)++] = (struct colspec){table, "mlc_syncstatehash", "String", 100, "Sync state hash"};
+            (struct colspec){table, "mlc_syncstatehash", "String", 100, "Sync state hash"};
         out[(*n)++] = (struct colspec){table, "mlc_lastsyncedon", "DateTime", 0, "Last synced on"};
-        out[(*n)++] = (struct colspec){table, "mlc_syncexceptions", "Memo", 4000, "Sync exceptions"};
+        out[(*n)++] =
+            (struct colspec){table, "mlc_syncexceptions", "Memo", 4000, "Sync exceptions"};
     }
     /* products are looked up by NetSuite item ID (never written by the sync, stamped by link) */
     json_t *pc = json_object_get(mlc_mapping_section(d->mapping, MLC_MAP_LINE), "productColumns");
@@ -786,8 +787,9 @@ int mlc_setup_main(int argc, char **argv)
             s.timeout_s = (int)v;
             i++;
         } else {
-            fprintf(stderr, "ml-connector setup dataverse: bad option %s (--timeout takes 1..86400 "
-                            "seconds)\n\n%s",
+            fprintf(stderr,
+                    "ml-connector setup dataverse: bad option %s (--timeout takes 1..86400 "
+                    "seconds)\n\n%s",
                     argv[i], help);
             return 2;
         }

@@ -16,8 +16,12 @@ static void test_norm(void **state)
     static const struct {
         const char *in, *want;
     } cases[] = {
-        {"  Acme   Corp ", "acme corp"}, {"ACME\tCorp\n", "acme corp"}, {"", ""},
-        {"   ", ""},                    {"AB 12 CD", "ab 12 cd"},     {"x", "x"},
+        {"  Acme   Corp ", "acme corp"},
+        {"ACME\tCorp\n", "acme corp"},
+        {"", ""},
+        {"   ", ""},
+        {"AB 12 CD", "ab 12 cd"},
+        {"x", "x"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char out[64];
