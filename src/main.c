@@ -212,6 +212,10 @@ static int cmd_serve(int argc, char **argv)
         mlc_jobs_stop(app.jobs, 0);
         return 2;
     }
+    /* Every API client is made by now and has parsed its private key: the PEM texts are wiped
+     * (a component that needs one must create its client before this point). */
+    mlc_config_wipe(&app.cfg, MLC_CFG_NETSUITE_PRIVATE_KEY);
+    mlc_config_wipe(&app.cfg, MLC_CFG_ENTRA_PRIVATE_KEY);
 
     struct mlc_route routes[8];
     size_t n = mlc_admin_probe_routes(&app, routes, 8);

@@ -135,6 +135,9 @@ enum mlc_rc mlc_config_load(struct mlc_config *cfg, mlc_getenv_fn get, void *ud,
 /* Checks the rows flagged for `serve` and the conditional requirements. */
 enum mlc_rc mlc_config_check_serve(const struct mlc_config *cfg, char *err, size_t errsz);
 void mlc_config_free(struct mlc_config *cfg);
+/* Wipes and drops one value (material needed once, such as a private key PEM, after the
+ * components that need it have parsed it). */
+void mlc_config_wipe(struct mlc_config *cfg, enum mlc_cfg_id id);
 
 static inline const char *mlc_config_str(const struct mlc_config *c, enum mlc_cfg_id id)
 {

@@ -94,12 +94,26 @@ enum mlc_rc mlc_jwt_sign(const char *alg, const char *kid, json_t *claims, const
 /* Like mlc_jwt_sign with more header members (borrowed, may be NULL): e.g. "x5t#S256". */
 enum mlc_rc mlc_jwt_sign_header(const char *alg, json_t *extra, json_t *claims,
                                 const char *key_pem, char **out, char *err, size_t errsz);
+/* A private key parsed once, so that its PEM can be wiped right after start-up. */
+struct mlc_pkey;
+enum mlc_rc mlc_pkey_load(const char *pem, struct mlc_pkey **out, char *err, size_t errsz);
+void mlc_pkey_free(struct mlc_pkey *k);
+/* mlc_jwt_sign_header with a parsed key. */
+enum mlc_rc mlc_jwt_sign_pkey(const char *alg, json_t *extra, json_t *claims,
+                              const struct mlc_pkey *k, char **out, char *err, size_t errsz);
 /* Entra ID client assertion (entra.c): PS256 JWT with "x5t#S256" (SHA-256 thumbprint of the
  * certificate), aud = token_url, iss = sub = client_id, a random jti, nbf = iat = now_s,
  * exp = now_s + 600. *out owned. MLC_EINVAL for a certificate or key that does not parse or fit. */
 enum mlc_rc mlc_entra_assertion(const char *cert_pem, const char *key_pem, const char *client_id,
                                 const char *token_url, int64_t now_s, char **out, char *err,
                                 size_t errsz);
+
+/* The same with the certificate's SHA-256 thumbprint and a parsed key (alg: PS256 for RSA, ES*
+ * for EC, as mlc_jwt_alg_for_key chose at start). */
+enum mlc_rc mlc_entra_assertion_pkey(const uint8_t thumb[32], const struct mlc_pkey *k,
+                                     const char *alg, const char *client_id,
+                                     const char *token_url, int64_t now_s, char **out, char *err,
+                                     size_t errsz);
 
 /* Decodes the header without verifying (to pick the key by kid). *header is owned. */
 enum mlc_rc mlc_jwt_peek_header(const char *jwt, json_t **header, char *err, size_t errsz);

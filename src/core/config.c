@@ -425,6 +425,14 @@ void mlc_config_free(struct mlc_config *cfg)
     }
 }
 
+void mlc_config_wipe(struct mlc_config *cfg, enum mlc_cfg_id id)
+{
+    if (cfg->str[id]) {
+        mlc_wipe(cfg->str[id], strlen(cfg->str[id]));
+        MLC_FREE(cfg->str[id]);
+    }
+}
+
 /* redis://user:password@host:port/db -> redis://user:***@host:port/db (only the password is
  * secret; the host helps operators). */
 static json_t *redacted_url(const char *url)

@@ -213,13 +213,60 @@ enum mlc_rc mlc_jwt_sign(const char *alg, const char *kid, json_t *claims, const
     return rc;
 }
 
+struct mlc_pkey {
+    EVP_PKEY *k;
+};
+
+enum mlc_rc mlc_pkey_load(const char *pem, struct mlc_pkey **out, char *err, size_t errsz)
+{
+    bool priv = false;
+    EVP_PKEY *k = pem ? mlc_crypto_load_key(pem, &priv) : NULL;
+    if (!k || !priv) {
+        EVP_PKEY_free(k);
+        ERR_clear_error();
+        snprintf(err, errsz, "not a PEM private key");
+        return MLC_EINVAL;
+    }
+    *out = mlc_calloc(1, sizeof **out);
+    (*out)->k = k;
+    return MLC_OK;
+}
+
+void mlc_pkey_free(struct mlc_pkey *k)
+{
+    if (!k)
+        return;
+    EVP_PKEY_free(k->k);
+    free(k);
+}
+
+static enum mlc_rc sign_with(const char *alg, json_t *extra, json_t *claims, EVP_PKEY *k,
+                             char **out, char *err, size_t errsz);
+
 enum mlc_rc mlc_jwt_sign_header(const char *alg, json_t *extra, json_t *claims,
                                 const char *key_pem, char **out, char *err, size_t errsz)
 {
+    struct mlc_pkey *k = NULL;
+    if (mlc_pkey_load(key_pem, &k, err, errsz) != MLC_OK) {
+        snprintf(err, errsz, "the signing key is not a PEM private key");
+        return MLC_EINVAL;
+    }
+    enum mlc_rc rc = sign_with(alg, extra, claims, k->k, out, err, errsz);
+    mlc_pkey_free(k);
+    return rc;
+}
+
+enum mlc_rc mlc_jwt_sign_pkey(const char *alg, json_t *extra, json_t *claims,
+                              const struct mlc_pkey *k, char **out, char *err, size_t errsz)
+{
+    return sign_with(alg, extra, claims, k->k, out, err, errsz);
+}
+
+static enum mlc_rc sign_with(const char *alg, json_t *extra, json_t *claims, EVP_PKEY *k,
+                             char **out, char *err, size_t errsz)
+{
     enum mlc_rc rc = MLC_EINVAL;
     const struct alg_def *a = find_alg(alg ? alg : "");
-    bool priv = false;
-    EVP_PKEY *k = NULL;
     EVP_MD_CTX *ctx = NULL;
     char *h64 = NULL, *c64 = NULL, *s64 = NULL;
     uint8_t *sig = NULL;
@@ -228,11 +275,6 @@ enum mlc_rc mlc_jwt_sign_header(const char *alg, json_t *extra, json_t *claims,
     mlc_buf_init(&input, JWT_MAX);
     if (!a) {
         snprintf(err, errsz, "unsupported alg '%s'", alg ? alg : "");
-        goto out;
-    }
-    k = mlc_crypto_load_key(key_pem, &priv);
-    if (!k || !priv) {
-        snprintf(err, errsz, "the signing key is not a PEM private key");
         goto out;
     }
     if (!key_fits(k, a, err, errsz))
@@ -290,7 +332,6 @@ out:
     free(c64);
     free(s64);
     EVP_MD_CTX_free(ctx);
-    EVP_PKEY_free(k);
     mlc_buf_free(&input);
     return rc;
 }

@@ -113,9 +113,9 @@ static enum mlc_rc fetch(struct mlc_dv_session *s, char **tok, int64_t *life_s,
             assertion = read_federated(dv->set.federated_token_path, e);
         } else {
             char err[200];
-            if (mlc_entra_assertion(dv->set.certificate_pem, dv->set.private_key_pem,
-                                    dv->set.client_id, dv->token_url, mlc_now_ms() / 1000,
-                                    &assertion, err, sizeof err) != MLC_OK)
+            if (mlc_entra_assertion_pkey(dv->thumb, dv->pkey, dv->alg, dv->set.client_id,
+                                         dv->token_url, mlc_now_ms() / 1000, &assertion, err,
+                                         sizeof err) != MLC_OK)
                 dv_err_set(e, false, 0, "entra:assertion", "client assertion: %s", err);
         }
         if (!assertion)

@@ -185,6 +185,23 @@ enum mlc_rc mlc_dataverse_new(const struct mlc_dv_settings *s, struct mlc_queue 
             goto fail;
         }
         free(a);
+        /* Parsed once; the key's PEM text is wiped now (material needed once is not kept). */
+        size_t tl = 0;
+        if (mlc_x509_thumbprint(dv->set.certificate_pem, true, dv->thumb, &tl, e2, sizeof e2) !=
+                MLC_OK ||
+            tl != 32 || mlc_jwt_alg_for_key(dv->set.private_key_pem, dv->alg, sizeof dv->alg) !=
+                            MLC_OK ||
+            mlc_pkey_load(dv->set.private_key_pem, &dv->pkey, e2, sizeof e2) != MLC_OK) {
+            snprintf(err, errsz, "MLC_ENTRA_PRIVATE_KEY: not a usable PEM private key");
+            goto fail;
+        }
+        for (size_t i = 0; i < DV_NSTR; i++)
+            if (dv->strs[i] && dv->strs[i] == dv->set.private_key_pem) {
+                mlc_wipe(dv->strs[i], strlen(dv->strs[i]));
+                free(dv->strs[i]);
+                dv->strs[i] = NULL;
+            }
+        dv->set.private_key_pem = NULL;
     } else if (dv->set.private_key_pem) {
         snprintf(err, errsz, "MLC_ENTRA_CERTIFICATE: required with MLC_ENTRA_PRIVATE_KEY");
         goto fail;
@@ -217,6 +234,7 @@ void mlc_dataverse_free(struct mlc_dataverse *dv)
         mlc_wipe(dv->token, strlen(dv->token));
         free(dv->token);
     }
+    mlc_pkey_free(dv->pkey);
     json_decref(dv->bulk_ok);
     json_decref(dv->bind_refused);
     dv_cache_free(dv->cache);

@@ -23,6 +23,10 @@ struct mlc_dataverse {
     char token_url[700];
     char scope[600];
     char ident[64]; /* names our identity in Redis keys (the client ID, sanitised) */
+    /* certificate credential, parsed at start (the key's PEM is wiped then) */
+    struct mlc_pkey *pkey;
+    uint8_t thumb[32]; /* SHA-256 thumbprint of the certificate (x5t#S256) */
+    char alg[8];
     struct mlc_queue *q;
     struct mlc_metrics *metrics;
     char instance[33];

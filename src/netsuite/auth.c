@@ -15,11 +15,13 @@
 
 #define WIPED_MSG "M2M mapping wiped (sandbox refresh?) or certificate revoked"
 
-enum mlc_rc mlc_ns_assertion(const char *alg, const char *kid, const char *client_id,
-                             const char *scope, const char *aud, int64_t now_s, const char *key_pem,
-                             char **out, char *err, size_t errsz)
+/* The assertion's claims (exp - iat must stay under 3600; a short assertion limits replay);
+ * signed with k when given, else with key_pem. */
+static enum mlc_rc assertion(const char *alg, const char *kid, const char *client_id,
+                             const char *scope, const char *aud, int64_t now_s,
+                             const struct mlc_pkey *k, const char *key_pem, char **out, char *err,
+                             size_t errsz)
 {
-    /* exp - iat must stay under 3600; a short assertion limits replay. */
     json_t *claims = json_pack("{s:s, s:s, s:s, s:I, s:I}", "iss", client_id, "scope",
                                scope ? scope : "rest_webservices", "aud", aud, "iat",
                                (json_int_t)now_s, "exp", (json_int_t)(now_s + 300));
@@ -27,9 +29,23 @@ enum mlc_rc mlc_ns_assertion(const char *alg, const char *kid, const char *clien
         snprintf(err, errsz, "cannot build the JWT claims");
         return MLC_EINVAL;
     }
-    enum mlc_rc rc = mlc_jwt_sign(alg, kid, claims, key_pem, out, err, errsz);
+    enum mlc_rc rc;
+    if (k) {
+        json_t *extra = kid ? json_pack("{s:s}", "kid", kid) : NULL;
+        rc = mlc_jwt_sign_pkey(alg, extra, claims, k, out, err, errsz);
+        json_decref(extra);
+    } else {
+        rc = mlc_jwt_sign(alg, kid, claims, key_pem, out, err, errsz);
+    }
     json_decref(claims);
     return rc;
+}
+
+enum mlc_rc mlc_ns_assertion(const char *alg, const char *kid, const char *client_id,
+                             const char *scope, const char *aud, int64_t now_s, const char *key_pem,
+                             char **out, char *err, size_t errsz)
+{
+    return assertion(alg, kid, client_id, scope, aud, now_s, NULL, key_pem, out, err, errsz);
 }
 
 uint64_t mlc_ns_tokens_obtained(const struct mlc_netsuite *ns)
@@ -166,9 +182,9 @@ static enum mlc_rc fetch_token(struct mlc_ns_session *s, char **tok, int64_t *li
     struct mlc_netsuite *ns = s->ns;
     for (int attempt = 1;; attempt++) {
         char *jwt = NULL, err[256];
-        if (mlc_ns_assertion(ns->alg, ns->set.certificate_id, ns->set.client_id, ns->set.scope,
-                             ns->token_url, mlc_now_ms() / 1000, ns->set.private_key_pem, &jwt, err,
-                             sizeof err) != MLC_OK) {
+        if (assertion(ns->alg, ns->set.certificate_id, ns->set.client_id, ns->set.scope,
+                      ns->token_url, mlc_now_ms() / 1000, ns->pkey, NULL, &jwt, err,
+                      sizeof err) != MLC_OK) {
             ns_err_set(e, false, 0, "auth:assertion", "cannot sign the M2M assertion: %s", err);
             return MLC_ERR;
         }

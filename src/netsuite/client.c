@@ -206,6 +206,18 @@ enum mlc_rc mlc_netsuite_new(const struct mlc_ns_settings *s, struct mlc_queue *
         free(pub);
         mlc_hex(d, 8, hex);
         snprintf(ns->key_id, sizeof ns->key_id, "%.60s/%.16s", ns->set.certificate_id, hex);
+        /* Parsed once; the PEM text is wiped now (material needed once is not kept). */
+        if (mlc_pkey_load(ns->set.private_key_pem, &ns->pkey, err, errsz) != MLC_OK) {
+            snprintf(err, errsz, "MLC_NETSUITE_PRIVATE_KEY: not a PEM private key");
+            goto fail;
+        }
+        for (size_t i = 0; i < NS_NSTR; i++)
+            if (ns->strs[i] && ns->strs[i] == ns->set.private_key_pem) {
+                mlc_wipe(ns->strs[i], strlen(ns->strs[i]));
+                free(ns->strs[i]);
+                ns->strs[i] = NULL;
+            }
+        ns->set.private_key_pem = NULL;
         if (ns->set.certificate_pem && metrics) {
             int64_t na = 0;
             char e2[128];
@@ -237,6 +249,7 @@ void mlc_netsuite_free(struct mlc_netsuite *ns)
         mlc_wipe(ns->token, strlen(ns->token));
         free(ns->token);
     }
+    mlc_pkey_free(ns->pkey);
     pthread_mutex_destroy(&ns->mu);
     pthread_cond_destroy(&ns->cv);
     free(ns);

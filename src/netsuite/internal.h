@@ -18,6 +18,7 @@ struct mlc_netsuite {
     char token_url[640];
     char alg[8];     /* M2M JWT alg */
     char key_id[80]; /* what identifies "the key" in Redis: kid + key fingerprint */
+    struct mlc_pkey *pkey; /* M2M signing key, parsed at start (its PEM is wiped then) */
     struct mlc_queue *q;
     struct mlc_metrics *metrics;
     char instance[33]; /* random, names our semaphore holders */
