@@ -202,6 +202,10 @@ enum mlc_rc mlc_dataverse_new(const struct mlc_dv_settings *s, struct mlc_queue 
                 dv->strs[i] = NULL;
             }
         dv->set.private_key_pem = NULL;
+        int64_t na = 0;
+        if (metrics && mlc_x509_not_after(dv->set.certificate_pem, &na, e2, sizeof e2) == MLC_OK)
+            mlc_metrics_set(metrics, "mlc_dataverse_certificate_expiry_seconds", NULL,
+                            (double)na);
     } else if (dv->set.private_key_pem) {
         snprintf(err, errsz, "MLC_ENTRA_CERTIFICATE: required with MLC_ENTRA_PRIVATE_KEY");
         goto fail;
@@ -286,6 +290,9 @@ void mlc_dataverse_describe_metrics(struct mlc_metrics *m)
         {"mlc_dataverse_rows_total", MLC_METRIC_COUNTER, "Rows written, by path and outcome"},
         {"mlc_dataverse_concurrency_limit", MLC_METRIC_GAUGE,
          "MLC_DATAVERSE_MAX_CONCURRENCY (all replicas)"},
+        {"mlc_dataverse_certificate_expiry_seconds", MLC_METRIC_GAUGE,
+         "notAfter of MLC_ENTRA_CERTIFICATE (Unix seconds), when the certificate credential is "
+         "used"},
     };
     mlc_net_describe_metrics(m);
     for (size_t i = 0; i < sizeof fams / sizeof fams[0]; i++)

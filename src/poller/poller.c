@@ -25,7 +25,18 @@ struct mlc_poller {
     int interval_s, overlap_s;
     int64_t first_ms;
     bool types[MLC_NS__TYPES];
+    int64_t covered_ms[MLC_NS__TYPES]; /* start of the last cycle that succeeded (wall clock) */
 };
+
+/* mlc_poller_lag_seconds{type}: how far behind NetSuite the poller's coverage is on the leader
+ * (grows while cycles fail); 0 on the other replicas, so that max() names the leader's. */
+static void set_lag(struct mlc_poller *p, int t, bool leader)
+{
+    char l[48];
+    snprintf(l, sizeof l, "type=\"%s\"", mlc_ns_type_name((enum mlc_ns_type)t));
+    double lag = leader && p->covered_ms[t] ? (double)(mlc_now_ms() - p->covered_ms[t]) / 1000 : 0;
+    mlc_metrics_set(p->app->metrics, "mlc_poller_lag_seconds", l, lag < 0 ? 0 : lag);
+}
 
 enum mlc_rc mlc_poll_parse_date(const char *s, int64_t *unix_ms)
 {
@@ -293,6 +304,9 @@ static void *run(void *ud)
             next_run = 0;
         }
         mlc_metrics_set(app->metrics, "mlc_poller_leader", NULL, leader ? 1 : 0);
+        for (int t = 0; t < MLC_NS__TYPES && !leader; t++)
+            if (p->types[t])
+                set_lag(p, t, false);
         if (leader && mlc_mono_ms() >= next_run) {
             next_run = mlc_mono_ms() + (int64_t)p->interval_s * 1000;
             struct mlc_ns_err e;
@@ -314,13 +328,18 @@ static void *run(void *ud)
                                                keep_lease, &kp, &st, err, sizeof err);
                 char l[48];
                 snprintf(l, sizeof l, "type=\"%s\"", mlc_ns_type_name((enum mlc_ns_type)t));
+                if (!p->covered_ms[t])
+                    p->covered_ms[t] = now; /* lag counts from the first attempt */
                 if (rc != MLC_OK) {
                     mlc_log_kv(MLC_LOG_WARN, "poll failed",
                                json_pack("{s:s, s:s}", "type",
                                          mlc_ns_type_name((enum mlc_ns_type)t), "error", err));
                     mlc_metrics_add(app->metrics, "mlc_poller_failures_total", l, 1);
+                    set_lag(p, t, true);
                     continue;
                 }
+                p->covered_ms[t] = now;
+                set_lag(p, t, true);
                 mlc_metrics_add(app->metrics, "mlc_poller_enqueued_total", l,
                                 (double)(st.enqueued + st.deleted));
                 mlc_log_kv(MLC_LOG_INFO, "polled",
@@ -387,6 +406,9 @@ enum mlc_rc mlc_poller_start(struct mlc_app *app, struct mlc_poller **out, char 
                          "1 on the replica whose poller holds the lease");
     mlc_metrics_describe(app->metrics, "mlc_poller_enqueued_total", MLC_METRIC_COUNTER,
                          "Jobs the poller enqueued, by type");
+    mlc_metrics_describe(app->metrics, "mlc_poller_lag_seconds", MLC_METRIC_GAUGE,
+                         "Seconds since the start of the last poll cycle that succeeded, by type "
+                         "(leader; 0 elsewhere)");
     mlc_metrics_describe(app->metrics, "mlc_poller_failures_total", MLC_METRIC_COUNTER,
                          "Poll cycles that failed, by type");
     if (mlc_netsuite_new(&ss, app->queue, app->metrics, &p->ns, err, errsz) != MLC_OK) {

@@ -10,6 +10,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import mlctest  # noqa: E402
 from mlctest import check, run, say, wait_until  # noqa: E402
 from test_sync_lib import (audit_of, customers, post_event, sandbox, service,  # noqa: E402
                            synced_kind)
@@ -63,6 +64,12 @@ def test_private_keys_wiped():
     left = in_memory(svc.proc.pid, needles)
     say(f"     figures: {len(left)} of {len(needles)} PEM pieces found in serve's memory")
     check(not left, "no piece of a private key's PEM is in serve's memory", len(left))
+    if env:
+        import time
+        m = mlctest.Metrics(svc.get("/metrics").body.decode())
+        exp = m.get("mlc_dataverse_certificate_expiry_seconds")
+        check(exp is not None and exp > time.time(),
+              "mlc_dataverse_certificate_expiry_seconds is the certificate's notAfter", exp)
     check(svc.stop() == 0, "SIGTERM -> exit 0")
 
 

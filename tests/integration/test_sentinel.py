@@ -190,6 +190,10 @@ def test_failover_end_state():
     say(f"     figures: 12 changes (4 before, 4 during, 4 after the failover) in Dataverse "
         f"{time.monotonic() - t0:.1f} s after the switch")
     check(True, "Dataverse holds NetSuite's state for every change, one account each")
+    m = mlctest.Metrics(svc.get("/metrics").body.decode())
+    lag = m.get("mlc_poller_lag_seconds", type="customer")
+    check(lag is not None and 0 <= lag < 30, "mlc_poller_lag_seconds{type=customer} is small "
+          "on the leader after the failover", lag)
     check(svc.stop() == 0, "SIGTERM -> exit 0")
     mlctest.check_logs_clean(svc, [svc.ns_secret, svc.dv_key])
     for s in sentinels:
