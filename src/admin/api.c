@@ -265,8 +265,8 @@ static void sync_one(struct mlc_app *app, struct mlc_redis *c, struct mlc_reques
         mlc_reply_problem(r, "invalid_field", "the sync engine is not configured on this replica");
         return;
     }
-    char rec[64], ids[24];
-    snprintf(rec, sizeof rec, "%s:%llu", type, (unsigned long long)n);
+    char rec[128], ids[24]; /* type is one of customer|contact|salesorder (checked above) */
+    snprintf(rec, sizeof rec, "%.32s:%llu", type, (unsigned long long)n);
     snprintf(ids, sizeof ids, "%llu", (unsigned long long)n);
     json_t *data = json_pack("{s:s, s:s, s:s, s:s, s:b}", "recordType", type, "recordId", ids,
                              "op", "change", "source", "admin", "force", 1);

@@ -34,6 +34,22 @@ struct vctx {
     json_t *root;
 };
 
+/* path + a formatted suffix, cut to outsz (a JSON path in an error message). */
+static void subpath(char *out, size_t outsz, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void subpath(char *out, size_t outsz, const char *path, const char *fmt, ...)
+{
+    char sfx[96];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sfx, sizeof sfx, fmt, ap);
+    va_end(ap);
+    size_t a = strnlen(path, outsz - 1), b = strnlen(sfx, outsz - 1 - a);
+    memcpy(out, path, a);
+    memcpy(out + a, sfx, b);
+    out[a + b] = '\0';
+}
+
 static enum mlc_rc fail(struct vctx *v, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static enum mlc_rc fail(struct vctx *v, const char *path, const char *fmt, ...)
@@ -106,7 +122,7 @@ static enum mlc_rc check_keys(struct vctx *v, const char *path, json_t *obj,
     {
         if (!in_list(allowed, k, 0)) {
             char p[256];
-            snprintf(p, sizeof p, "%s.%s", path, k);
+            subpath(p, sizeof p, path, ".%s", k);
             return fail(v, p, "unknown member (a typo?)");
         }
     }
@@ -118,7 +134,7 @@ static enum mlc_rc need_string(struct vctx *v, const char *path, json_t *obj, co
 {
     json_t *x = json_object_get(obj, key);
     char p[256];
-    snprintf(p, sizeof p, "%s.%s", path, key);
+    subpath(p, sizeof p, path, ".%s", key);
     if (!x)
         return required ? fail(v, p, "is required") : MLC_OK;
     if (!json_is_string(x) || json_string_length(x) == 0)
@@ -145,15 +161,15 @@ static enum mlc_rc check_column(struct vctx *v, const char *path, json_t *col, e
         (rc = need_string(v, path, col, "type", false, false)) != MLC_OK)
         return rc;
     const char *owner = json_string_value(json_object_get(col, "owner"));
-    snprintf(p, sizeof p, "%s.owner", path);
+    subpath(p, sizeof p, path, ".owner");
     if (owner && !in_list(owners, owner, 0))
         return fail(v, p, "must be one of netsuite, create, crm");
     const char *type = json_string_value(json_object_get(col, "type"));
-    snprintf(p, sizeof p, "%s.type", path);
+    subpath(p, sizeof p, path, ".type");
     if (type && !in_list(types, type, 0))
         return fail(v, p, "must be one of string, money, decimal, int, bool, choice, date");
     json_t *ns = json_object_get(col, "ns");
-    snprintf(p, sizeof p, "%s.ns", path);
+    subpath(p, sizeof p, path, ".ns");
     if (!ns) {
         if (!owner || strcmp(owner, "crm") != 0)
             return fail(v, p, "is required (only a crm-owned column may have no source)");
@@ -165,7 +181,7 @@ static enum mlc_rc check_column(struct vctx *v, const char *path, json_t *col, e
         json_array_foreach(ns, i, alt)
         {
             char pa[256];
-            snprintf(pa, sizeof pa, "%s.ns[%zu]", path, i);
+            subpath(pa, sizeof pa, path, ".ns[%zu]", i);
             if (json_is_array(alt)) {
                 if (json_array_size(alt) == 0 || json_array_size(alt) > 8)
                     return fail(v, pa, "a joined alternative must list 1 to 8 fields");
@@ -174,7 +190,7 @@ static enum mlc_rc check_column(struct vctx *v, const char *path, json_t *col, e
                 json_array_foreach(alt, j, part)
                 {
                     char pj[280];
-                    snprintf(pj, sizeof pj, "%s[%zu]", pa, j);
+                    subpath(pj, sizeof pj, pa, "[%zu]", j);
                     if ((rc = check_source(v, pj, part, k, ns_cols)) != MLC_OK)
                         return rc;
                 }
@@ -186,12 +202,12 @@ static enum mlc_rc check_column(struct vctx *v, const char *path, json_t *col, e
         return rc;
     }
     json_t *ml = json_object_get(col, "maxLength");
-    snprintf(p, sizeof p, "%s.maxLength", path);
+    subpath(p, sizeof p, path, ".maxLength");
     if (ml && (!json_is_integer(ml) || json_integer_value(ml) < 1 ||
                json_integer_value(ml) > 1048576))
         return fail(v, p, "must be an integer 1..1048576");
     json_t *vals = json_object_get(col, "values");
-    snprintf(p, sizeof p, "%s.values", path);
+    subpath(p, sizeof p, path, ".values");
     if (vals) {
         if (!json_is_string(vals))
             return fail(v, p, "must name a value table");
@@ -210,7 +226,7 @@ static enum mlc_rc check_link(struct vctx *v, const char *path, json_t *sec, con
 {
     static const char *const keys[] = {"field", "navigation", NULL};
     char p[256];
-    snprintf(p, sizeof p, "%s.%s", path, key);
+    subpath(p, sizeof p, path, ".%s", key);
     json_t *o = json_object_get(sec, key);
     if (!o)
         return required ? fail(v, p, "is required") : MLC_OK;
@@ -222,7 +238,7 @@ static enum mlc_rc check_link(struct vctx *v, const char *path, json_t *sec, con
         return rc;
     if (field) {
         char pf[280];
-        snprintf(pf, sizeof pf, "%s.field", p);
+        subpath(pf, sizeof pf, p, ".field");
         json_t *f = json_object_get(o, "field");
         if (!f)
             return fail(v, pf, "is required");
@@ -253,26 +269,26 @@ static enum mlc_rc check_section(struct vctx *v, enum mlc_map_kind k)
         (rc = need_string(v, path, sec, "key", true, true)) != MLC_OK)
         return rc;
     json_t *ns_cols = json_object_get(sec, "netsuiteColumns");
-    snprintf(p, sizeof p, "%s.netsuiteColumns", path);
+    subpath(p, sizeof p, path, ".netsuiteColumns");
     if (!json_is_array(ns_cols) || json_array_size(ns_cols) > 200)
         return fail(v, p, "must be an array of at most 200 SuiteQL column names");
     size_t i;
     json_t *x;
     json_array_foreach(ns_cols, i, x)
     {
-        snprintf(p, sizeof p, "%s.netsuiteColumns[%zu]", path, i);
+        subpath(p, sizeof p, path, ".netsuiteColumns[%zu]", i);
         if (!json_is_string(x) || !mlc_mapping_column_ok(json_string_value(x)))
             return fail(v, p, "must be a plain SuiteQL column name (a-z, 0-9, _)");
         if (in_list(computed[k], json_string_value(x), 0))
             return fail(v, p, "'%s' is read by the reader itself", json_string_value(x));
     }
     json_t *cols = json_object_get(sec, "columns");
-    snprintf(p, sizeof p, "%s.columns", path);
+    subpath(p, sizeof p, path, ".columns");
     if (!json_is_array(cols))
         return fail(v, p, "must be an array");
     json_array_foreach(cols, i, x)
     {
-        snprintf(p, sizeof p, "%s.columns[%zu]", path, i);
+        subpath(p, sizeof p, path, ".columns[%zu]", i);
         if ((rc = check_column(v, p, x, k, ns_cols)) != MLC_OK)
             return rc;
         /* the same Dataverse column twice is ambiguous */
@@ -285,19 +301,19 @@ static enum mlc_rc check_section(struct vctx *v, enum mlc_map_kind k)
     json_t *flt = json_object_get(sec, "filter");
     if (flt) {
         static const char *const fk[] = {"field", "excludePrefixes", "excludeValues", NULL};
-        snprintf(p, sizeof p, "%s.filter", path);
+        subpath(p, sizeof p, path, ".filter");
         if (!json_is_object(flt))
             return fail(v, p, "must be an object");
         if ((rc = check_keys(v, p, flt, fk)) != MLC_OK)
             return rc;
         char pf[280];
-        snprintf(pf, sizeof pf, "%s.field", p);
+        subpath(pf, sizeof pf, p, ".field");
         if ((rc = check_source(v, pf, json_object_get(flt, "field"), k, ns_cols)) != MLC_OK)
             return rc;
         for (int w = 0; w < 2; w++) {
             const char *name = w ? "excludeValues" : "excludePrefixes";
             json_t *a = json_object_get(flt, name);
-            snprintf(pf, sizeof pf, "%s.%s", p, name);
+            subpath(pf, sizeof pf, p, ".%s", name);
             if (!a)
                 continue;
             if (!json_is_array(a))
@@ -311,11 +327,11 @@ static enum mlc_rc check_section(struct vctx *v, enum mlc_map_kind k)
     json_t *ina = json_object_get(sec, "inactive");
     if (ina) {
         static const char *const ik[] = {"field", "value", NULL};
-        snprintf(p, sizeof p, "%s.inactive", path);
+        subpath(p, sizeof p, path, ".inactive");
         if (!json_is_object(ina))
             return fail(v, p, "must be an object");
         char pf[280];
-        snprintf(pf, sizeof pf, "%s.field", p);
+        subpath(pf, sizeof pf, p, ".field");
         if ((rc = check_keys(v, p, ina, ik)) != MLC_OK ||
             (rc = check_source(v, pf, json_object_get(ina, "field"), k, ns_cols)) != MLC_OK ||
             (rc = need_string(v, p, ina, "value", false, true)) != MLC_OK)
@@ -328,7 +344,7 @@ static enum mlc_rc check_section(struct vctx *v, enum mlc_map_kind k)
         json_t *own = json_object_get(sec, "owner");
         if (own) {
             static const char *const ok[] = {"salesRepField", "subsidiaryField", "teams", NULL};
-            snprintf(p, sizeof p, "%s.owner", path);
+            subpath(p, sizeof p, path, ".owner");
             if (!json_is_object(own))
                 return fail(v, p, "must be an object");
             if ((rc = check_keys(v, p, own, ok)) != MLC_OK)
@@ -336,13 +352,13 @@ static enum mlc_rc check_section(struct vctx *v, enum mlc_map_kind k)
             const char *fs[] = {"salesRepField", "subsidiaryField"};
             for (int w = 0; w < 2; w++) {
                 char pf[280];
-                snprintf(pf, sizeof pf, "%s.%s", p, fs[w]);
+                subpath(pf, sizeof pf, p, ".%s", fs[w]);
                 json_t *f = json_object_get(own, fs[w]);
                 if (f && (rc = check_source(v, pf, f, k, ns_cols)) != MLC_OK)
                     return rc;
             }
             json_t *teams = json_object_get(own, "teams");
-            snprintf(p, sizeof p, "%s.owner.teams", path);
+            subpath(p, sizeof p, path, ".owner.teams");
             if (teams) {
                 if (!json_is_object(teams))
                     return fail(v, p, "must map subsidiary names to team names");
@@ -361,7 +377,7 @@ static enum mlc_rc check_section(struct vctx *v, enum mlc_map_kind k)
         const char *fields[] = {"currencyField", "totalField", "statusField", "statusLabelField"};
         for (size_t w = 0; w < 4; w++) {
             char pf[280];
-            snprintf(pf, sizeof pf, "%s.%s", path, fields[w]);
+            subpath(pf, sizeof pf, path, ".%s", fields[w]);
             json_t *f = json_object_get(sec, fields[w]);
             if (!f)
                 return fail(v, pf, "is required");
@@ -372,7 +388,7 @@ static enum mlc_rc check_section(struct vctx *v, enum mlc_map_kind k)
             (rc = need_string(v, path, sec, "statusColumn", true, true)) != MLC_OK)
             return rc;
         json_t *sts = json_object_get(sec, "statuses");
-        snprintf(p, sizeof p, "%s.statuses", path);
+        subpath(p, sizeof p, path, ".statuses");
         if (!json_is_object(sts) || json_object_size(sts) == 0)
             return fail(v, p, "must map NetSuite status codes to Dataverse statuses");
         const char *sk;
@@ -381,7 +397,7 @@ static enum mlc_rc check_section(struct vctx *v, enum mlc_map_kind k)
         {
             static const char *const stk[] = {"statuscode", "close", "closeStatus", NULL};
             char ps[280];
-            snprintf(ps, sizeof ps, "%s.%s", p, sk);
+            subpath(ps, sizeof ps, p, ".%s", sk);
             if (!json_is_object(sv))
                 return fail(v, ps, "must be an object");
             if ((rc = check_keys(v, ps, sv, stk)) != MLC_OK)
@@ -402,12 +418,12 @@ static enum mlc_rc check_section(struct vctx *v, enum mlc_map_kind k)
         if ((rc = check_link(v, path, sec, "order", false, k, ns_cols, true)) != MLC_OK)
             return rc;
         char pf[280];
-        snprintf(pf, sizeof pf, "%s.keyField", path);
+        subpath(pf, sizeof pf, path, ".keyField");
         if ((rc = check_source(v, pf, json_object_get(sec, "keyField"), k, ns_cols)) != MLC_OK)
             return rc;
         json_t *pb = json_object_get(sec, "productBy");
         json_t *pc = json_object_get(sec, "productColumns");
-        snprintf(p, sizeof p, "%s.productBy", path);
+        subpath(p, sizeof p, path, ".productBy");
         if (!json_is_array(pb) || json_array_size(pb) == 0 || json_array_size(pb) > 2)
             return fail(v, p, "must list \"sku\" and/or \"item\" in lookup order");
         json_array_foreach(pb, i, x)
@@ -416,14 +432,14 @@ static enum mlc_rc check_section(struct vctx *v, enum mlc_map_kind k)
             if (!s || (strcmp(s, "sku") != 0 && strcmp(s, "item") != 0))
                 return fail(v, p, "must list \"sku\" and/or \"item\" in lookup order");
             char pp[280];
-            snprintf(pp, sizeof pp, "%s.productColumns.%s", path, s);
+            subpath(pp, sizeof pp, path, ".productColumns.%s", s);
             json_t *colname = json_object_get(pc, s);
             if (!json_is_string(colname) || !ident_ok(json_string_value(colname)))
                 return fail(v, pp, "must name the product column to look up by");
         }
         json_t *sl = json_object_get(sec, "specialLines");
         if (sl) {
-            snprintf(p, sizeof p, "%s.specialLines", path);
+            subpath(p, sizeof p, path, ".specialLines");
             if (!json_is_object(sl))
                 return fail(v, p, "must map SKUs to writein or skip");
             const char *lk;
@@ -433,7 +449,7 @@ static enum mlc_rc check_section(struct vctx *v, enum mlc_map_kind k)
                 const char *s = json_string_value(lv);
                 if (!s || (strcmp(s, "writein") != 0 && strcmp(s, "skip") != 0)) {
                     char pl[300];
-                    snprintf(pl, sizeof pl, "%s.%s", p, lk);
+                    subpath(pl, sizeof pl, p, ".%s", lk);
                     return fail(v, pl, "must be writein or skip");
                 }
             }
