@@ -86,7 +86,9 @@ static void entity_number(const char *entityid, char *out, size_t outsz)
     char tmp[256];
     mlc_link_norm(entityid, tmp, sizeof tmp);
     tmp[strcspn(tmp, " ")] = '\0';
-    snprintf(out, outsz, "%s", tmp);
+    size_t n = strnlen(tmp, outsz - 1); /* cut to outsz */
+    memcpy(out, tmp, n);
+    out[n] = '\0';
 }
 
 /* ---- the rules of the mapping ---- */
