@@ -163,7 +163,8 @@ static long long id_of(json_t *v)
     return (long long)u;
 }
 
-void sync_ensure_customers(struct sync_job *j, const long long *ids, size_t n, bool *ok)
+void sync_ensure_customers(struct sync_job *j, const long long *ids, size_t n, bool *ok,
+                           bool *busy)
 {
     struct rec *st = mlc_calloc(n + 1, sizeof *st);
     for (size_t i = 0; i < n; i++)
@@ -194,6 +195,13 @@ void sync_ensure_customers(struct sync_job *j, const long long *ids, size_t n, b
             for (size_t i = 0; i < n; i++)
                 ok[i] = st[i].dvid[0] != '\0';
     }
+    /* a customer that is neither there nor left out on purpose is busy in another worker or
+     * failed for now: its dependants wait for it (a retry) instead of going without */
+    if (busy) {
+        for (size_t i = 0; i < n; i++)
+            busy[i] = !ok[i] && !json_object_get(st[i].st, "filtered") &&
+                      !json_object_get(st[i].st, "missing") && st[i].have_state == false;
+    }
     for (size_t i = 0; i < n; i++)
         rec_clear(&st[i]);
     free(st);
@@ -212,6 +220,7 @@ static void bind_parents(struct sync_job *j, json_t *sec, struct rec *recs, size
     snprintf(prop, sizeof prop, "%s@odata.bind", nav);
     long long *pids = mlc_calloc(n + 1, sizeof *pids);
     bool *ok = mlc_calloc(n + 1, sizeof *ok);
+    bool *busy = mlc_calloc(n + 1, sizeof *busy);
     size_t np = 0;
     for (size_t i = 0; i < n; i++) {
         long long p = recs[i].act == ACT_NONE ? id_of(sync_path_get(recs[i].ns, field)) : 0;
@@ -219,7 +228,7 @@ static void bind_parents(struct sync_job *j, json_t *sec, struct rec *recs, size
             pids[np++] = p;
     }
     if (np)
-        sync_ensure_customers(j, pids, np, ok);
+        sync_ensure_customers(j, pids, np, ok, busy);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         struct rec *r = &recs[i];
@@ -230,10 +239,14 @@ static void bind_parents(struct sync_job *j, json_t *sec, struct rec *recs, size
             json_object_set_new(r->payload, prop, json_null());
             continue;
         }
-        if (ok[k++]) {
+        bool there = ok[k], wait = busy[k];
+        k++;
+        if (there) {
             char *b = sync_bind_key(j->s->mapping, MLC_MAP_CUSTOMER, p);
             json_object_set_new(r->payload, prop, b ? json_string(b) : json_null());
             free(b);
+        } else if (wait) {
+            r->busy = true; /* the parent is being synced elsewhere: this one retries */
         } else {
             json_t *v = json_integer(p);
             sync_exception(r, "parent_not_synced", nav, v,
@@ -243,6 +256,7 @@ static void bind_parents(struct sync_job *j, json_t *sec, struct rec *recs, size
     }
     free(pids);
     free(ok);
+    free(busy);
 }
 
 /* Sets the account's primary contact when it is in Dataverse and differs from the last one set. */

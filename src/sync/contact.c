@@ -29,6 +29,7 @@ void sync_contact_records(struct sync_job *j, json_t **nsrecs, size_t n)
     struct rec *recs = mlc_calloc(n + 1, sizeof *recs);
     long long *companies = mlc_calloc(n + 1, sizeof *companies);
     bool *ok = mlc_calloc(n + 1, sizeof *ok);
+    bool *wait = mlc_calloc(n + 1, sizeof *wait);
     size_t nco = 0;
     for (size_t i = 0; i < n; i++) {
         recs[i].ns = nsrecs[i];
@@ -45,7 +46,7 @@ void sync_contact_records(struct sync_job *j, json_t **nsrecs, size_t n)
             companies[nco++] = c;
     }
     if (nco)
-        sync_ensure_customers(j, companies, nco, ok);
+        sync_ensure_customers(j, companies, nco, ok, wait);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         struct rec *r = &recs[i];
@@ -55,7 +56,14 @@ void sync_contact_records(struct sync_job *j, json_t **nsrecs, size_t n)
         sync_map_columns(s->mapping, sec, r);
         sync_inactive(sec, r);
         long long c = company_of(sec, r->ns);
-        if (c > 0 && ok[k++]) {
+        bool there = c > 0 && ok[k], later = c > 0 && wait[k];
+        if (c > 0)
+            k++;
+        if (later) {
+            r->busy = true; /* its customer is being synced elsewhere: this one retries */
+            continue;
+        }
+        if (there) {
             char *b = sync_bind_key(s->mapping, MLC_MAP_CUSTOMER, c);
             json_object_set_new(r->payload, prop, b ? json_string(b) : json_null());
             free(b);
@@ -77,6 +85,7 @@ out:
     sync_finish(j, "contact", recs, n);
     free(companies);
     free(ok);
+    free(wait);
 }
 
 void sync_contacts(struct sync_job *j, const long long *ids, size_t n)

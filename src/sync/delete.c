@@ -24,7 +24,9 @@ void sync_delete(struct sync_job *j, enum mlc_ns_type t, long long id)
         goto out;
     }
     if (r.busy) {
-        sync_job_error(j, true, 1000, "busy", "record busy in another worker");
+        char cls[80];
+        snprintf(cls, sizeof cls, "record busy %s:%lld", type, id);
+        sync_job_error(j, true, 1000, cls, "%s %lld busy in another worker", type, id);
         goto out;
     }
     if (json_object_get(r.st, "del")) {

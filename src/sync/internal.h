@@ -90,6 +90,7 @@ struct sync_job {
     size_t ns_calls;
     int depth;      /* ensure-customer recursion */
     bool last_attempt; /* a retryable failure now is dead-lettered by the pool */
+    json_t *bad;       /* "type:id" -> {retry, after, reason, cls}: records that failed */
     /* the job's outcome so far */
     bool retry;
     bool fail;
@@ -160,8 +161,10 @@ void sync_set_primary(struct sync_job *j, long long customer, long long contact)
  * are noted on j. */
 void sync_customers(struct sync_job *j, const long long *ids, size_t n);
 /* Makes sure the customers exist in Dataverse (state with a GUID), syncing those that do not.
- * ok[i] tells whether customer ids[i] is there afterwards. */
-void sync_ensure_customers(struct sync_job *j, const long long *ids, size_t n, bool *ok);
+ * ok[i] tells whether customer ids[i] is there afterwards; busy[i] (may be NULL) whether it is
+ * missing for now only (held by another worker or failed), so its dependants should retry. */
+void sync_ensure_customers(struct sync_job *j, const long long *ids, size_t n, bool *ok,
+                           bool *busy);
 /* Contacts given as records read from NetSuite (from a contact read or a customer's list). */
 void sync_contact_records(struct sync_job *j, json_t **recs, size_t n);
 void sync_contacts(struct sync_job *j, const long long *ids, size_t n);

@@ -485,6 +485,7 @@ void sync_orders(struct sync_job *j, const long long *ids, size_t n)
     struct rec *recs = mlc_calloc(n + 1, sizeof *recs);
     long long *custs = mlc_calloc(n + 1, sizeof *custs);
     bool *ok = mlc_calloc(n + 1, sizeof *ok);
+    bool *wait = mlc_calloc(n + 1, sizeof *wait);
     size_t nc = 0;
     sync_recs_of(read, ids, n, recs);
     if (sync_lease(j, "salesorder", recs, n) != MLC_OK ||
@@ -499,7 +500,7 @@ void sync_orders(struct sync_job *j, const long long *ids, size_t n)
             custs[nc++] = c;
     }
     if (nc)
-        sync_ensure_customers(j, custs, nc, ok);
+        sync_ensure_customers(j, custs, nc, ok, wait);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         struct rec *r = &recs[i];
@@ -510,7 +511,13 @@ void sync_orders(struct sync_job *j, const long long *ids, size_t n)
             continue;
         }
         long long c = id_text(sync_path_get(r->ns, cf));
-        bool cok = c > 0 ? ok[k++] : false;
+        bool cok = c > 0 ? ok[k] : false, later = c > 0 ? wait[k] : false;
+        if (c > 0)
+            k++;
+        if (later) {
+            r->busy = true; /* its customer is being synced elsewhere: this one retries */
+            continue;
+        }
         sync_one_order(j, r, cok);
         /* commit order by order: a large order's outcome is not lost to a later failure */
         sync_commit(j, "salesorder", json_string_value(json_object_get(sec, "table")), r, 1);
@@ -526,5 +533,6 @@ out:
     sync_finish(j, "salesorder", recs, n);
     free(custs);
     free(ok);
+    free(wait);
     json_decref(read);
 }

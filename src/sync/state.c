@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LEASE_MS 300000
+#define LEASE_MS 120000
+#define LEASE_WAIT_MS 3000
 #define HISTORY 50
 
 static const char *const action_names[] = {
@@ -113,23 +114,53 @@ static const char release_lua[] =
     "end\n"
     "return 0\n";
 
+/* One attempt at the leases of the records not held yet; *left receives how many are busy. */
+static enum mlc_rc lease_once(struct sync_job *j, const char *type, struct rec *recs, size_t n,
+                              size_t *left)
+{
+    struct rec *want = mlc_calloc(n + 1, sizeof *want);
+    size_t *idx = mlc_calloc(n + 1, sizeof *idx);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (recs[i].busy) {
+            want[k].id = recs[i].id;
+            idx[k++] = i;
+        }
+    *left = 0;
+    enum mlc_rc rc = MLC_OK;
+    if (k) {
+        struct keyset keys = record_keys(j, "lease:rec", type, want, k);
+        char ttl[24];
+        snprintf(ttl, sizeof ttl, "%d", LEASE_MS);
+        const char *args[] = {j->owner, ttl};
+        json_t *out = NULL;
+        rc = eval(j, lease_lua, keys.k, k, args, 2, &out);
+        for (size_t x = 0; rc == MLC_OK && x < k; x++) {
+            json_int_t v = json_integer_value(json_array_get(out, x));
+            recs[idx[x]].lease = v == 1;
+            recs[idx[x]].busy = v == 0;
+            *left += v == 0;
+        }
+        json_decref(out);
+        keys_free(keys);
+    }
+    free(want);
+    free(idx);
+    return rc;
+}
+
 enum mlc_rc sync_lease(struct sync_job *j, const char *type, struct rec *recs, size_t n)
 {
-    if (n == 0)
-        return MLC_OK;
-    struct keyset keys = record_keys(j, "lease:rec", type, recs, n);
-    char ttl[24];
-    snprintf(ttl, sizeof ttl, "%d", LEASE_MS);
-    const char *args[] = {j->owner, ttl};
-    json_t *out = NULL;
-    enum mlc_rc rc = eval(j, lease_lua, keys.k, n, args, 2, &out);
-    for (size_t i = 0; rc == MLC_OK && i < n; i++) {
-        json_int_t v = json_integer_value(json_array_get(out, i));
-        recs[i].lease = v == 1;
-        recs[i].busy = v == 0;
-    }
-    json_decref(out);
-    keys_free(keys);
+    for (size_t i = 0; i < n; i++)
+        recs[i].busy = true; /* not held yet */
+    /* a record another worker holds is usually done within moments (a parent being created):
+     * wait up to LEASE_WAIT_MS before leaving it to a retry */
+    int64_t until = mlc_mono_ms() + LEASE_WAIT_MS;
+    size_t left = 0;
+    enum mlc_rc rc;
+    while ((rc = lease_once(j, type, recs, n, &left)) == MLC_OK && left &&
+           mlc_mono_ms() < until)
+        mlc_sleep_ms(50);
     return rc;
 }
 
@@ -515,11 +546,42 @@ void sync_recs_of(json_t *read, const long long *ids, size_t n, struct rec *recs
     }
 }
 
+static void note_bad(struct sync_job *j, const char *type, long long id, bool retry,
+                     int64_t after, const char *reason, const char *cls)
+{
+    if (!j->bad)
+        return;
+    char key[64];
+    snprintf(key, sizeof key, "%s:%lld", type, id);
+    json_object_set_new(j->bad, key, json_pack("{s:b, s:I, s:s, s:s}", "retry", retry, "after",
+                                               (json_int_t)after, "reason", reason, "cls", cls));
+}
+
 void sync_finish(struct sync_job *j, const char *type, struct rec *recs, size_t n)
 {
+    for (size_t i = 0; i < n; i++) {
+        const struct rec *r = &recs[i];
+        if (r->act == ACT_FAILED && !r->busy) {
+            char reason[600];
+            snprintf(reason, sizeof reason, "Dataverse: %s", r->err.msg);
+            note_bad(j, type, r->id, r->err.retryable, r->err.retry_after_ms, reason,
+                     r->err.cls[0] ? r->err.cls : "dataverse");
+        } else if (r->busy) {
+            char cls[80], reason[120];
+            snprintf(cls, sizeof cls, "record busy %s:%lld", type, r->id);
+            snprintf(reason, sizeof reason, "%s %lld busy in another worker", type, r->id);
+            note_bad(j, type, r->id, true, 1000, reason, cls);
+        }
+    }
     for (size_t i = 0; i < n; i++)
-        if (recs[i].busy)
-            sync_job_error(j, true, 1000, "busy", "record busy in another worker");
+        if (recs[i].busy) {
+            /* the class names the record: busy records are no systemic failure and must not
+             * trip the circuit breaker together */
+            char cls[80];
+            snprintf(cls, sizeof cls, "record busy %s:%lld", type, recs[i].id);
+            sync_job_error(j, true, 1000, cls, "%s %lld busy in another worker", type,
+                           recs[i].id);
+        }
     sync_release(j, type, recs, n);
     for (size_t i = 0; i < n; i++)
         rec_clear(&recs[i]);

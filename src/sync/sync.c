@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 #define LEASE_OWNER_MAX 96
@@ -201,7 +202,108 @@ out:
     return n;
 }
 
+/* A bulk job for one record of a kind may take other waiting bulk jobs of that kind along (one
+ * NetSuite read and bulk Dataverse writes for all of them). */
+#define GATHER_MAX 200
+
+static bool batchable(const struct mlc_job *job)
+{
+    const char *op = json_string_value(json_object_get(job->data, "op"));
+    return job->lane == MLC_LANE_BULK && mlc_ns_type_parse(job->kind) >= 0 &&
+           !(op && strcmp(op, "delete") == 0) && !json_object_get(job->data, "recordIds") &&
+           !json_is_true(json_object_get(job->data, "force"));
+}
+
+static void run(struct mlc_job_ctx *ctx, const struct mlc_job *job, struct mlc_job_result *res,
+                struct mlc_job **extra, size_t nextra, struct mlc_job_result *xres);
+
+/* Records the outcome of a job this handler took itself (the pool records its own). */
+static void finish(struct mlc_job_ctx *ctx, struct mlc_job *x, const struct mlc_job_result *r)
+{
+    struct mlc_queue *q = ctx->app->queue;
+    char fp[17], labels[128];
+    mlc_fingerprint(x->kind, r->error_class[0] ? r->error_class : r->reason, fp);
+    const char *outcome = "done";
+    if (r->status == MLC_JOB_DONE) {
+        mlc_queue_ack(q, ctx->redis, x);
+    } else if (r->status == MLC_JOB_RETRY) {
+        bool dead = false;
+        mlc_queue_retry(q, ctx->redis, x, r->retry_after_ms, r->reason, fp, &dead);
+        outcome = dead ? "dead" : "retry";
+    } else {
+        mlc_queue_dead(q, ctx->redis, x, r->reason, fp, true);
+        outcome = "dead";
+    }
+    snprintf(labels, sizeof labels, "kind=\"%s\",outcome=\"%s\"", x->kind, outcome);
+    mlc_metrics_add(ctx->app->metrics, "mlc_jobs_total", labels, 1);
+}
+
 static void handle(struct mlc_job_ctx *ctx, const struct mlc_job *job, struct mlc_job_result *res)
+{
+    struct mlc_sync *s = ctx->app->sync;
+    if (!s || !batchable(job)) {
+        run(ctx, job, res, NULL, 0, NULL);
+        return;
+    }
+    char consumer[96], host[48] = "host";
+    gethostname(host, sizeof host - 1);
+    snprintf(consumer, sizeof consumer, "%.40s-%d-sync%u", host, (int)getpid(), ctx->worker);
+    struct mlc_job **extra = mlc_calloc(GATHER_MAX, sizeof *extra);
+    size_t n = 0;
+    while (n + 1 < GATHER_MAX && !atomic_load(&ctx->app->stopping)) {
+        struct mlc_job *x = NULL;
+        if (mlc_queue_next(ctx->app->queue, ctx->redis, consumer, true, 0, &x) != MLC_OK || !x)
+            break;
+        if (batchable(x) && strcmp(x->kind, job->kind) == 0) {
+            extra[n++] = x;
+            continue;
+        }
+        /* a live job (or another kind) met on the way: handled now, on its own */
+        struct mlc_job_result r;
+        memset(&r, 0, sizeof r);
+        run(ctx, x, &r, NULL, 0, NULL);
+        finish(ctx, x, &r);
+        mlc_job_free(x);
+    }
+    struct mlc_job_result *xres = mlc_calloc(n + 1, sizeof *xres);
+    run(ctx, job, res, extra, n, xres);
+    for (size_t i = 0; i < n; i++) {
+        finish(ctx, extra[i], &xres[i]);
+        mlc_job_free(extra[i]);
+    }
+    free(xres);
+    free(extra);
+}
+
+/* The outcome of the job for record type:id of a batch: its own record's failure when it had
+ * one, the batch's when the batch failed as a whole, else done. */
+static void job_outcome(const struct sync_job *j, const char *type, long long id,
+                        struct mlc_job_result *res)
+{
+    char key[64];
+    snprintf(key, sizeof key, "%s:%lld", type, id);
+    json_t *b = json_object_get(j->bad, key);
+    bool whole = (j->fail || j->retry) && json_object_size(j->bad) == 0;
+    memset(res, 0, sizeof *res);
+    if (b) {
+        res->status = json_is_true(json_object_get(b, "retry")) ? MLC_JOB_RETRY : MLC_JOB_FAIL;
+        res->retry_after_ms = (int64_t)json_integer_value(json_object_get(b, "after"));
+        snprintf(res->reason, sizeof res->reason, "%s",
+                 json_string_value(json_object_get(b, "reason")));
+        snprintf(res->error_class, sizeof res->error_class, "%s",
+                 json_string_value(json_object_get(b, "cls")));
+    } else if (whole) {
+        res->status = j->fail ? MLC_JOB_FAIL : MLC_JOB_RETRY;
+        res->retry_after_ms = j->retry_after_ms;
+        snprintf(res->reason, sizeof res->reason, "%s", j->reason);
+        snprintf(res->error_class, sizeof res->error_class, "%s", j->cls);
+    } else {
+        res->status = MLC_JOB_DONE;
+    }
+}
+
+static void run(struct mlc_job_ctx *ctx, const struct mlc_job *job, struct mlc_job_result *res,
+                struct mlc_job **extra, size_t nextra, struct mlc_job_result *xres)
 {
     struct mlc_sync *s = ctx->app->sync;
     int t = mlc_ns_type_parse(job->kind);
@@ -214,7 +316,7 @@ static void handle(struct mlc_job_ctx *ctx, const struct mlc_job *job, struct ml
         snprintf(res->error_class, sizeof res->error_class, "sync not configured");
         return;
     }
-    long long *ids = mlc_calloc(MLC_NS_BATCH, sizeof *ids);
+    long long *ids = mlc_calloc(MLC_NS_BATCH + GATHER_MAX, sizeof *ids);
     size_t n = dv_event ? 1 : job_ids(job->data, ids, MLC_NS_BATCH, err, sizeof err);
     if (n == 0) {
         res->status = MLC_JOB_FAIL;
@@ -222,6 +324,16 @@ static void handle(struct mlc_job_ctx *ctx, const struct mlc_job *job, struct ml
         snprintf(res->error_class, sizeof res->error_class, "invalid job");
         free(ids);
         return;
+    }
+    for (size_t i = 0; i < nextra; i++) {
+        long long one = 0;
+        if (job_ids(extra[i]->data, &one, 1, err, sizeof err) != 1)
+            continue;
+        bool dup = false;
+        for (size_t k = 0; k < n && !dup; k++)
+            dup = ids[k] == one;
+        if (!dup)
+            ids[n++] = one;
     }
     struct sync_worker *w = worker_sessions(s, ctx->worker, err, sizeof err);
     if (!w) {
@@ -233,7 +345,7 @@ static void handle(struct mlc_job_ctx *ctx, const struct mlc_job *job, struct ml
     }
     const char *source = json_string_value(json_object_get(job->data, "source"));
     const char *op = json_string_value(json_object_get(job->data, "op"));
-    struct sync_job j = {.s = s, .ctx = ctx, .job = job, .w = w,
+    struct sync_job j = {.s = s, .ctx = ctx, .job = job, .w = w, .bad = json_object(),
                          .source = source ? source : "unknown",
                          .force = json_is_true(json_object_get(job->data, "force"))};
     const struct mlc_queue_settings *qs = mlc_queue_settings_get(ctx->app->queue);
@@ -253,17 +365,26 @@ static void handle(struct mlc_job_ctx *ctx, const struct mlc_job *job, struct ml
     } else {
         sync_orders(&j, ids, n);
     }
-    free(ids);
-    if (j.fail) {
-        res->status = MLC_JOB_FAIL;
-    } else if (j.retry) {
-        res->status = MLC_JOB_RETRY;
-        res->retry_after_ms = j.retry_after_ms;
-    } else {
-        res->status = MLC_JOB_DONE;
+    if ((j.fail || j.retry) && !j.reason[0]) {
+        MLC_BUG("a sync failure without a reason");
+        snprintf(j.reason, sizeof j.reason, "sync failed (no detail)");
     }
-    snprintf(res->reason, sizeof res->reason, "%s", j.reason);
-    snprintf(res->error_class, sizeof res->error_class, "%s", j.cls);
+    if (nextra == 0 || dv_event) {
+        /* one job: the whole outcome is its own */
+        res->status = j.fail ? MLC_JOB_FAIL : j.retry ? MLC_JOB_RETRY : MLC_JOB_DONE;
+        res->retry_after_ms = j.retry ? j.retry_after_ms : 0;
+        snprintf(res->reason, sizeof res->reason, "%s", j.reason);
+        snprintf(res->error_class, sizeof res->error_class, "%s", j.cls);
+    } else {
+        job_outcome(&j, job->kind, ids[0], res);
+        for (size_t i = 0; i < nextra; i++) {
+            long long one = 0;
+            job_ids(extra[i]->data, &one, 1, err, sizeof err);
+            job_outcome(&j, extra[i]->kind, one, &xres[i]);
+        }
+    }
+    json_decref(j.bad);
+    free(ids);
 }
 
 static const struct mlc_job_handler handlers[] = {

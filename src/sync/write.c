@@ -150,7 +150,12 @@ static bool owner_refused(const struct rec *r)
 
 void sync_write_rows(struct sync_job *j, json_t *sec, struct rec *recs, size_t n)
 {
-    bool job_failed = j->fail;
+    /* the job's failure state before, restored when the only failures were refused owners */
+    bool was_fail = j->fail, was_retry = j->retry;
+    int64_t was_after = j->retry_after_ms;
+    char reason[sizeof j->reason], cls[sizeof j->cls];
+    memcpy(reason, j->reason, sizeof reason);
+    memcpy(cls, j->cls, sizeof cls);
     write_pass(j, sec, recs, n);
     size_t again = 0;
     for (size_t i = 0; i < n; i++) {
@@ -165,13 +170,15 @@ void sync_write_rows(struct sync_job *j, json_t *sec, struct rec *recs, size_t n
         again++;
     }
     if (again) {
-        /* the failure noted on the job came from these rows: forget it unless another remains */
         bool other = false;
         for (size_t i = 0; i < n; i++)
             other |= recs[i].act == ACT_FAILED;
-        if (!other && !job_failed) {
-            j->fail = false;
-            j->reason[0] = j->cls[0] = '\0';
+        if (!other) {
+            j->fail = was_fail;
+            j->retry = was_retry;
+            j->retry_after_ms = was_after;
+            memcpy(j->reason, reason, sizeof reason);
+            memcpy(j->cls, cls, sizeof cls);
         }
         write_pass(j, sec, recs, n);
     }
