@@ -144,6 +144,7 @@ static int cmd_serve(int argc, char **argv)
                 app.cfg.plaintext_secrets);
     app.metrics = mlc_metrics_new();
     mlc_app_describe_metrics(app.metrics);
+    mlc_reconcile_describe_metrics(app.metrics);
     mlc_metrics_set(app.metrics, "mlc_build_info",
                     "version=\"" MLC_VERSION "\",revision=\"" MLC_GIT_REV "\"", 1);
     if ((rc = open_queue(&app)))
@@ -212,6 +213,9 @@ static int cmd_serve(int argc, char **argv)
         mlc_jobs_stop(app.jobs, 0);
         return 2;
     }
+    struct mlc_reconciler *reconciler = NULL;
+    if (mlc_reconciler_start(&app, &reconciler, err, sizeof err) != MLC_OK)
+        mlc_log(MLC_LOG_ERROR, "%s", err);
     /* Every API client is made by now and has parsed its private key: the PEM texts are wiped
      * (a component that needs one must create its client before this point). */
     mlc_config_wipe(&app.cfg, MLC_CFG_NETSUITE_PRIVATE_KEY);
@@ -238,6 +242,7 @@ static int cmd_serve(int argc, char **argv)
         mlc_log(MLC_LOG_ERROR, "%s", err);
         fprintf(stderr, "ml-connector: %s\n", err);
         mlc_poller_stop(poller);
+        mlc_reconciler_stop(reconciler);
         mlc_jobs_stop(app.jobs, 0);
         return 1;
     }
@@ -256,6 +261,7 @@ static int cmd_serve(int argc, char **argv)
      * (a probe on a kept-alive connection sees readyz 503), while jobs drain. */
     mlc_http_server_quiesce(app.http);
     mlc_poller_stop(poller);
+    mlc_reconciler_stop(reconciler);
     mlc_jobs_stop(app.jobs, grace_ms);
     mlc_sync_free(app.sync);
     mlc_http_server_stop(app.http);

@@ -25,6 +25,19 @@ int mlc_dryrun_backfill(int t, int64_t since_ms, int64_t until_ms);
  * status 0 when no difference is left unexplained, 1 otherwise or on a failure, 2 bad usage. */
 int mlc_reconcile_main(int argc, char **argv);
 
+/* `serve`: every MLC_RECONCILE_INTERVAL_S (0: never) the replica holding the reconcile lease runs
+ * reconcile (repairs on the bulk lane) and sets the mlc_reconcile_* gauges. *out is NULL (MLC_OK)
+ * when off or when the sync engine is not configured. Stop joins the thread (a run in progress is
+ * finished first). */
+struct mlc_app;
+struct mlc_metrics;
+struct mlc_reconciler;
+enum mlc_rc mlc_reconciler_start(struct mlc_app *app, struct mlc_reconciler **out, char *err,
+                                 size_t errsz);
+void mlc_reconciler_stop(struct mlc_reconciler *r);
+/* Declares the mlc_reconcile_* metric families. */
+void mlc_reconcile_describe_metrics(struct mlc_metrics *m);
+
 /* Link rules: which rows match by what, in order (the mapping file's "link" section, else these
  * defaults). Pure functions, exposed for the unit tests. */
 /* The e-mail domain of an address, lower-case, into out; false when there is none or it is a

@@ -195,6 +195,9 @@ static const struct mlc_cfg_def defs[MLC_CFG__COUNT] = {
                                    0, "hard cap of audit entries in Redis"},
     [MLC_CFG_AUDIT_SINK] = {"MLC_AUDIT_SINK", MLC_CFG_STR, NULL, 0, 0, NULL, 0,
                             "also append every audit entry as a JSON line: stdout or file:PATH"},
+    [MLC_CFG_RECONCILE_INTERVAL_S] = {"MLC_RECONCILE_INTERVAL_S", MLC_CFG_INT, "86400", 0,
+                                      31536000, NULL, 0,
+                                      "serve: full compare of both systems (0: never)"},
 };
 
 const struct mlc_cfg_def *mlc_config_defs(void)

@@ -11,6 +11,11 @@
 
 int dayone_open(struct dayone *d, const char *cmd, bool want_ns)
 {
+    return dayone_open_ex(d, cmd, want_ns, true);
+}
+
+int dayone_open_ex(struct dayone *d, const char *cmd, bool want_ns, bool install_mapping)
+{
     char err[512];
     memset(d, 0, sizeof *d);
     d->cmd = cmd;
@@ -50,7 +55,10 @@ int dayone_open(struct dayone *d, const char *cmd, bool want_ns)
     if (want_ns) {
         struct mlc_ns_settings nss;
         mlc_ns_settings_from_config(&d->cfg, &nss);
-        mlc_mapping_install(d->mapping);
+        if (install_mapping) {
+            mlc_mapping_install(d->mapping);
+            d->installed = true;
+        }
         if (mlc_netsuite_new(&nss, NULL, d->metrics, &d->ns, err, sizeof err) != MLC_OK) {
             fprintf(stderr, "ml-connector: configuration error: %s\n", err);
             return 2;
@@ -86,7 +94,7 @@ void dayone_close(struct dayone *d)
     mlc_netsuite_free(d->ns);
     mlc_dv_session_free(d->dvs);
     mlc_dataverse_free(d->dv);
-    if (d->ns)
+    if (d->installed)
         mlc_mapping_install(NULL);
     mlc_mapping_free(d->mapping);
     mlc_metrics_free(d->metrics);

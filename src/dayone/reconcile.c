@@ -573,6 +573,139 @@ static void print_report(json_t *rep, const char *format)
            (long long)json_integer_value(json_object_get(rep, "unexplained")));
 }
 
+int reconcile_run(struct dayone *d, bool repair, json_t **out)
+{
+    struct dayone *dp0 = d; /* the command context */
+    struct rc_ctx x = {.d = dp0, .repair = repair};
+    json_t *rep = NULL;
+    int rc = 1;
+    *out = NULL;
+    char err[512];
+    x.c = dayone_redis(dp0, err, sizeof err);
+    if (!x.c) {
+        fprintf(stderr, "ml-connector reconcile: Redis: %s\n", err);
+        rc = 1;
+        goto out;
+    }
+    const char *dp = mlc_config_str(&dp0->cfg, MLC_CFG_DRIFT_POLICY);
+    const char *cp = mlc_config_str(&dp0->cfg, MLC_CFG_CRM_DELETE_POLICY);
+    x.drift_revert = !dp || strcmp(dp, "revert") == 0;
+    x.delete_recreate = !cp || strcmp(cp, "recreate") == 0;
+    x.diffs = json_array();
+    x.counts = json_object();
+    x.totals = json_object();
+    x.bucket_diff = json_object();
+    x.repairs = json_array();
+    int64_t t0 = mlc_mono_ms();
+    char started[40];
+    mlc_fmt_rfc3339(mlc_now_ms(), started, sizeof started);
+    json_t *ns_orders = NULL, *dv_orders = NULL, *currencies = json_object();
+    rc = 1;
+    for (int t = 0; t < T__N; t++) {
+        json_t *ns = json_object(), *dv = json_object();
+        const char *keycol = dayone_sec_str(dp0, kinds[t], "key");
+        const char *set = dayone_sec_str(dp0, kinds[t], "entitySet");
+        const char *table = dayone_sec_str(dp0, kinds[t], "table");
+        if (!keycol || !set || !table || ns_records(&x, t, ns) != MLC_OK) {
+            json_decref(ns);
+            json_decref(dv);
+            goto done;
+        }
+        if (t == T_CONTACT) {
+            struct mlc_ns_err ne;
+            if (mlc_ns_suiteql_all(dp0->nss, "SELECT id, company FROM contact ORDER BY id", NULL,
+                                   NULL, take_company, ns, NULL, &ne) != MLC_OK) {
+                fprintf(stderr, "ml-connector reconcile: NetSuite contacts: %s\n", ne.msg);
+                json_decref(ns);
+                json_decref(dv);
+                goto done;
+            }
+        }
+        if (t == T_ORDER) {
+            struct ns_ud u = {ns};
+            struct mlc_ns_err ne;
+            if (mlc_ns_suiteql_all(dp0->nss,
+                                   "SELECT t.id, t.foreigntotal AS total, cur.symbol AS currency, "
+                                   "TO_CHAR(t.trandate, 'YYYY-MM-DD') AS day FROM transaction t "
+                                   "LEFT JOIN currency cur ON cur.id = t.currency WHERE t.type = "
+                                   "'SalesOrd' ORDER BY t.id",
+                                   NULL, NULL, take_order_total, &u, NULL, &ne) != MLC_OK) {
+                fprintf(stderr, "ml-connector reconcile: NetSuite order totals: %s\n", ne.msg);
+                json_decref(ns);
+                json_decref(dv);
+                goto done;
+            }
+        }
+        struct mlc_buf sel;
+        mlc_buf_init(&sel, 8192);
+        mlc_buf_printf(&sel, "%sid,%s,mlc_syncstatehash,statecode", table, keycol);
+        owned_columns(dp0, kinds[t], &sel);
+        if (t == T_ORDER)
+            mlc_buf_printf(&sel, ",%s,_transactioncurrencyid_value",
+                           dayone_sec_str(dp0, kinds[t], "totalColumn")
+                               ? dayone_sec_str(dp0, kinds[t], "totalColumn")
+                               : "mlc_netsuitetotal");
+        struct dv_ud u = {dv, keycol};
+        struct mlc_dv_err e;
+        enum mlc_rc q = mlc_dv_query(dp0->dvs, set, sel.data, NULL, 0, take_dv, &u, NULL, &e);
+        mlc_buf_free(&sel);
+        if (q != MLC_OK) {
+            fprintf(stderr, "ml-connector reconcile: Dataverse %s: %s\n", set, e.msg);
+            json_decref(ns);
+            json_decref(dv);
+            goto done;
+        }
+        compare_type(&x, t, ns, dv);
+        if (t == T_ORDER) {
+            ns_orders = ns;
+            dv_orders = dv;
+        } else {
+            json_decref(ns);
+            json_decref(dv);
+        }
+    }
+    struct mlc_dv_err e;
+    if (mlc_dv_query(dp0->dvs, "transactioncurrencies", "transactioncurrencyid,isocurrencycode",
+                     NULL, 0, take_currency, currencies, NULL, &e) != MLC_OK) {
+        fprintf(stderr, "ml-connector reconcile: Dataverse currencies: %s\n", e.msg);
+        goto done;
+    }
+    compare_totals(&x, ns_orders, dv_orders, currencies);
+    if (x.repair && json_array_size(x.repairs) && enqueue_repairs(&x) != MLC_OK) {
+        fprintf(stderr, "ml-connector reconcile: Redis: the repairs could not be enqueued\n");
+        goto done;
+    }
+    json_t *totals = json_array();
+    const char *b;
+    json_t *o;
+    json_object_foreach(x.totals, b, o) json_array_append(totals, o);
+    rep = json_pack("{s:s, s:I, s:b, s:O, s:o, s:O, s:i, s:i, s:i}", "startedAt", started,
+                    "durationMs", (json_int_t)(mlc_mono_ms() - t0), "repair", repair, "counts",
+                    x.counts, "totals", totals, "differences", x.diffs, "explained", x.explained,
+                    "repaired", x.repaired, "unexplained", x.unexplained);
+    char *text = json_dumps(rep, JSON_COMPACT);
+    char key[200];
+    mlc_queue_key(dp0->q, key, sizeof key, "reconcile:latest");
+    const char *set_argv[] = {"SET", key, text ? text : "{}"};
+    if (mlc_redis_exec(x.c, NULL, err, sizeof err, 3, set_argv) != MLC_OK)
+        fprintf(stderr, "ml-connector reconcile: Redis: the report was not stored: %s\n", err);
+    free(text);
+    rc = x.unexplained ? 1 : 0;
+    *out = json_incref(rep);
+done:
+    json_decref(ns_orders);
+    json_decref(dv_orders);
+    json_decref(currencies);
+out:
+    json_decref(rep);
+    json_decref(x.diffs);
+    json_decref(x.counts);
+    json_decref(x.totals);
+    json_decref(x.bucket_diff);
+    json_decref(x.repairs);
+    return rc;
+}
+
 int mlc_reconcile_main(int argc, char **argv)
 {
     const char *format = "text";
@@ -597,133 +730,13 @@ int mlc_reconcile_main(int argc, char **argv)
     }
     struct dayone d;
     int rc = dayone_open(&d, "reconcile", true);
-    struct rc_ctx x = {.d = &d, .repair = repair};
     json_t *rep = NULL;
-    if (rc)
-        goto out;
-    char err[512];
-    x.c = dayone_redis(&d, err, sizeof err);
-    if (!x.c) {
-        fprintf(stderr, "ml-connector reconcile: Redis: %s\n", err);
-        rc = 1;
-        goto out;
+    if (rc == 0) {
+        rc = reconcile_run(&d, repair, &rep);
+        if (rep)
+            print_report(rep, format);
     }
-    const char *dp = mlc_config_str(&d.cfg, MLC_CFG_DRIFT_POLICY);
-    const char *cp = mlc_config_str(&d.cfg, MLC_CFG_CRM_DELETE_POLICY);
-    x.drift_revert = !dp || strcmp(dp, "revert") == 0;
-    x.delete_recreate = !cp || strcmp(cp, "recreate") == 0;
-    x.diffs = json_array();
-    x.counts = json_object();
-    x.totals = json_object();
-    x.bucket_diff = json_object();
-    x.repairs = json_array();
-    int64_t t0 = mlc_mono_ms();
-    char started[40];
-    mlc_fmt_rfc3339(mlc_now_ms(), started, sizeof started);
-    json_t *ns_orders = NULL, *dv_orders = NULL, *currencies = json_object();
-    rc = 1;
-    for (int t = 0; t < T__N; t++) {
-        json_t *ns = json_object(), *dv = json_object();
-        const char *keycol = dayone_sec_str(&d, kinds[t], "key");
-        const char *set = dayone_sec_str(&d, kinds[t], "entitySet");
-        const char *table = dayone_sec_str(&d, kinds[t], "table");
-        if (!keycol || !set || !table || ns_records(&x, t, ns) != MLC_OK) {
-            json_decref(ns);
-            json_decref(dv);
-            goto done;
-        }
-        if (t == T_CONTACT) {
-            struct mlc_ns_err ne;
-            if (mlc_ns_suiteql_all(d.nss, "SELECT id, company FROM contact ORDER BY id", NULL, NULL,
-                                   take_company, ns, NULL, &ne) != MLC_OK) {
-                fprintf(stderr, "ml-connector reconcile: NetSuite contacts: %s\n", ne.msg);
-                json_decref(ns);
-                json_decref(dv);
-                goto done;
-            }
-        }
-        if (t == T_ORDER) {
-            struct ns_ud u = {ns};
-            struct mlc_ns_err ne;
-            if (mlc_ns_suiteql_all(d.nss,
-                                   "SELECT t.id, t.foreigntotal AS total, cur.symbol AS currency, "
-                                   "TO_CHAR(t.trandate, 'YYYY-MM-DD') AS day FROM transaction t "
-                                   "LEFT JOIN currency cur ON cur.id = t.currency WHERE t.type = "
-                                   "'SalesOrd' ORDER BY t.id",
-                                   NULL, NULL, take_order_total, &u, NULL, &ne) != MLC_OK) {
-                fprintf(stderr, "ml-connector reconcile: NetSuite order totals: %s\n", ne.msg);
-                json_decref(ns);
-                json_decref(dv);
-                goto done;
-            }
-        }
-        struct mlc_buf sel;
-        mlc_buf_init(&sel, 8192);
-        mlc_buf_printf(&sel, "%sid,%s,mlc_syncstatehash,statecode", table, keycol);
-        owned_columns(&d, kinds[t], &sel);
-        if (t == T_ORDER)
-            mlc_buf_printf(&sel, ",%s,_transactioncurrencyid_value",
-                           dayone_sec_str(&d, kinds[t], "totalColumn")
-                               ? dayone_sec_str(&d, kinds[t], "totalColumn")
-                               : "mlc_netsuitetotal");
-        struct dv_ud u = {dv, keycol};
-        struct mlc_dv_err e;
-        enum mlc_rc q = mlc_dv_query(d.dvs, set, sel.data, NULL, 0, take_dv, &u, NULL, &e);
-        mlc_buf_free(&sel);
-        if (q != MLC_OK) {
-            fprintf(stderr, "ml-connector reconcile: Dataverse %s: %s\n", set, e.msg);
-            json_decref(ns);
-            json_decref(dv);
-            goto done;
-        }
-        compare_type(&x, t, ns, dv);
-        if (t == T_ORDER) {
-            ns_orders = ns;
-            dv_orders = dv;
-        } else {
-            json_decref(ns);
-            json_decref(dv);
-        }
-    }
-    struct mlc_dv_err e;
-    if (mlc_dv_query(d.dvs, "transactioncurrencies", "transactioncurrencyid,isocurrencycode", NULL,
-                     0, take_currency, currencies, NULL, &e) != MLC_OK) {
-        fprintf(stderr, "ml-connector reconcile: Dataverse currencies: %s\n", e.msg);
-        goto done;
-    }
-    compare_totals(&x, ns_orders, dv_orders, currencies);
-    if (x.repair && json_array_size(x.repairs) && enqueue_repairs(&x) != MLC_OK) {
-        fprintf(stderr, "ml-connector reconcile: Redis: the repairs could not be enqueued\n");
-        goto done;
-    }
-    json_t *totals = json_array();
-    const char *b;
-    json_t *o;
-    json_object_foreach(x.totals, b, o) json_array_append(totals, o);
-    rep = json_pack("{s:s, s:I, s:b, s:O, s:o, s:O, s:i, s:i, s:i}", "startedAt", started,
-                    "durationMs", (json_int_t)(mlc_mono_ms() - t0), "repair", repair, "counts",
-                    x.counts, "totals", totals, "differences", x.diffs, "explained", x.explained,
-                    "repaired", x.repaired, "unexplained", x.unexplained);
-    char *text = json_dumps(rep, JSON_COMPACT);
-    char key[200];
-    mlc_queue_key(d.q, key, sizeof key, "reconcile:latest");
-    const char *set_argv[] = {"SET", key, text ? text : "{}"};
-    if (mlc_redis_exec(x.c, NULL, err, sizeof err, 3, set_argv) != MLC_OK)
-        fprintf(stderr, "ml-connector reconcile: Redis: the report was not stored: %s\n", err);
-    free(text);
-    print_report(rep, format);
-    rc = x.unexplained ? 1 : 0;
-done:
-    json_decref(ns_orders);
-    json_decref(dv_orders);
-    json_decref(currencies);
-out:
     json_decref(rep);
-    json_decref(x.diffs);
-    json_decref(x.counts);
-    json_decref(x.totals);
-    json_decref(x.bucket_diff);
-    json_decref(x.repairs);
     dayone_close(&d);
     return rc;
 }

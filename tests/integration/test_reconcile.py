@@ -151,6 +151,28 @@ def test_formats_and_usage():
         check_eq(rc, 2, "bad usage %s exits 2" % bad)
 
 
+def test_scheduled_in_serve():
+    """serve with MLC_RECONCILE_INTERVAL_S: the leader reconciles on its own, repairs a CRM edit
+    made behind its back and exports mlc_reconcile_unexplained = 0."""
+    s, b = svc(), sb()
+    s.stop()
+    s.env["MLC_RECONCILE_INTERVAL_S"] = "2"
+    s.start()
+    acc = [r for r in b.rows("accounts") if r.get("mlc_netsuitecustomerid")][3]
+    b.dadmin("PATCH", "rows/accounts/" + acc["accountid"], {"telephone1": "+1 555 0000 333"})
+
+    def reverted():
+        row = [r for r in b.rows("accounts") if r["accountid"] == acc["accountid"]][0]
+        return row.get("telephone1") != "+1 555 0000 333"
+    mlctest.wait_until(reverted, "the scheduled reconcile reverted the CRM edit", timeout=60)
+    m = s.metrics()
+    check((m.get("mlc_reconcile_runs_total", outcome="ok") or 0) >= 1, "runs counted")
+    check_eq(m.get("mlc_reconcile_unexplained"), 0.0, "mlc_reconcile_unexplained is 0")
+    check(m.get("mlc_reconcile_last_run_timestamp_seconds") > 0, "last run time exported")
+    stored = json.loads(s.redis.cmd("GET", s.key("reconcile:latest")))
+    check_eq(stored["unexplained"], 0, "reconcile:latest written by serve")
+
+
 if __name__ == "__main__":
     mlctest.run(test_after_full_load_nothing_unexplained, test_drift_found_and_repaired,
-                test_formats_and_usage)
+                test_formats_and_usage, test_scheduled_in_serve)
