@@ -41,6 +41,8 @@ static const char usage[] =
     "  sandbox       run a local NetSuite (and later Dataverse) for tests, demos and development\n"
     "  healthcheck   probe GET /healthz of a running service (exit 0 when healthy)\n"
     "  secrets       keygen, encrypt, decrypt, rotate credentials at rest (enc:v1)\n"
+    "  sync          enqueue a forced sync of one record (--type, --id)\n"
+    "  audit         print audit entries as JSON lines (--since, --type, --action, --record)\n"
     "  version       print the version\n"
     "\n"
     "Configuration comes from MLC_* environment variables (see the README).\n"
@@ -431,6 +433,10 @@ int main(int argc, char **argv)
         return mlc_sandbox_main(argc - 1, argv + 1);
     if (strcmp(cmd, "healthcheck") == 0)
         return cmd_healthcheck(argc - 1, argv + 1);
+    if (strcmp(cmd, "sync") == 0)
+        return mlc_sync_cli_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "audit") == 0)
+        return mlc_audit_cli_main(argc - 1, argv + 1);
     if (strcmp(cmd, "secrets") == 0)
         return mlc_secrets_main(argc - 1, argv + 1);
     fprintf(stderr, "ml-connector: unknown command '%s'\n\n%s", cmd, usage);

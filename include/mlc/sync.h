@@ -32,6 +32,9 @@ enum mlc_rc mlc_sync_new(struct mlc_app *app, struct mlc_sync **out, char *err, 
 void mlc_sync_free(struct mlc_sync *s);
 /* The job handlers (customer, contact, salesorder), static. */
 const struct mlc_job_handler *mlc_sync_handlers(size_t *n);
+/* `ml-connector sync ...` and `ml-connector audit ...` (argv[0] is the command); exit status. */
+int mlc_sync_cli_main(int argc, char **argv);
+int mlc_audit_cli_main(int argc, char **argv);
 /* The mapping file used when MLC_MAPPING_FILE is not set. */
 const char *mlc_sync_default_mapping_path(void);
 /* Loads the mapping `serve` would use (MLC_MAPPING_FILE, else the shipped file found as serve finds

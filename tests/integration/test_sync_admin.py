@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The admin API of the real binary: every endpoint answers 401 without (or with a wrong) bearer
 token; with one, every answer validates against openapi/ml-connector.yaml (status, records,
-audit as JSON and JSON lines, sync, dlq, replay, lanes), and the sync endpoint really syncs."""
+audit as JSON and JSON lines, sync, dlq, replay, lanes), and the sync endpoint really syncs; the
+CLI twins `audit` and `sync` do the same from the command line."""
 import json
 import os
 import sys
@@ -131,6 +132,21 @@ def test_admin_api():
     check_eq(r.status, 400, "unknown lane: 400")
     r = call(s, "GET", "/v1/nothing")
     check_eq(r.status, 404, "unknown admin path: 404")
+
+    # the CLI twins
+    rc, out, err = s.cli("audit", "--type", "customer", "--record", str(c["id"]))
+    check_eq(rc, 0, "ml-connector audit (%s)" % err.strip()[-200:])
+    lines = [json.loads(x) for x in out.splitlines()]
+    check(lines and all(e["nsId"] == str(c["id"]) for e in lines), "audit CLI: the record's entries")
+    check(any(e["action"] == "created" for e in lines), "audit CLI: the created entry")
+    n = len(audit_of(s, "customer", c["id"], "updated"))
+    rc, out, err = s.cli("sync", "--type", "customer", "--id", str(c["id"]))
+    check_eq(rc, 0, "ml-connector sync")
+    check_eq(json.loads(out)["outcome"], "enqueued", "sync CLI: enqueued")
+    wait_until(lambda: len(audit_of(s, "customer", c["id"], "updated")) > n, "the CLI's sync")
+    check_eq(audit_of(s, "customer", c["id"], "updated")[-1]["source"], "cli", "source cli")
+    check_eq(s.cli("sync", "--type", "vendor", "--id", "1")[0], 2, "sync CLI: bad type exits 2")
+    check_eq(s.cli("audit", "--since", "yesterday")[0], 2, "audit CLI: bad date exits 2")
 
     off = service("sync-admin-off", sb).start()
     check_eq(off.request("GET", "/v1/status").status, 404, "no MLC_ADMIN_TOKENS: the API is off")
