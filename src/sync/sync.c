@@ -63,25 +63,9 @@ enum mlc_rc mlc_sync_new(struct mlc_app *app, struct mlc_sync **out, char *err, 
     struct mlc_sync *s = mlc_calloc(1, sizeof *s);
     s->app = app;
     pthread_mutex_init(&s->sink_mu, NULL);
-    char path[PATH_MAX];
-    const char *file = mlc_config_str(cfg, MLC_CFG_MAPPING_FILE);
-    if (!file) {
-        if (!find_default_mapping(path, sizeof path)) {
-            snprintf(err, errsz, "MLC_MAPPING_FILE: not set and the shipped "
-                                 "deploy/config/mapping.json was not found");
-            goto fail;
-        }
-        file = path;
-    }
-    enum mlc_rc rc = mlc_mapping_load(file, &s->mapping, err, errsz);
-    if (rc != MLC_OK) {
-        if (rc == MLC_EINVAL) {
-            char tmp[512];
-            snprintf(tmp, sizeof tmp, "%s", err);
-            snprintf(err, errsz, "MLC_MAPPING_FILE: %s", tmp);
-        }
+    if (mlc_sync_mapping_load(cfg, &s->mapping, err, errsz) != MLC_OK)
         goto fail;
-    }
+    const char *file = mlc_config_str(cfg, MLC_CFG_MAPPING_FILE);
     mlc_mapping_install(s->mapping);
 
     struct mlc_ns_settings ns;
@@ -121,7 +105,7 @@ enum mlc_rc mlc_sync_new(struct mlc_app *app, struct mlc_sync **out, char *err, 
     s->nworkers = (unsigned)mlc_config_int(cfg, MLC_CFG_WORKERS);
     s->workers = mlc_calloc(s->nworkers + 1, sizeof *s->workers);
     mlc_log_kv(MLC_LOG_INFO, "sync engine ready",
-               json_pack("{s:s, s:s}", "mapping", file, "mappingVersion",
+               json_pack("{s:s, s:s}", "mapping", file ? file : "(shipped)", "mappingVersion",
                          mlc_mapping_version(s->mapping)));
     *out = s;
     return MLC_OK;

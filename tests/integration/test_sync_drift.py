@@ -113,5 +113,34 @@ def test_crm_delete_recreated():
     check_eq(account(sb, c["id"])["telephone1"], c["phone"], "recreated from NetSuite's state")
 
 
+def test_report_policies():
+    """MLC_DRIFT_POLICY=report and MLC_CRM_DELETE_POLICY=report: drift and deletes are audited,
+    the CRM's edit and delete stay."""
+    sb, s = setup()
+    s.stop()
+    r = service("sync-drift-report", sb, MLC_DRIFT_POLICY="report", MLC_CRM_DELETE_POLICY="report",
+                MLC_DATAVERSE_WEBHOOK_KEYS=sb.settings["MLC_DATAVERSE_WEBHOOK_KEYS"])
+    r.start()
+    sb.dsettings(webhookUrl="http://127.0.0.1:%d/v1/webhooks/dataverse" % r.port)
+    c = [c for c in customers(sb, "c.parent IS NULL AND c.phone IS NOT NULL") if synced_kind(c)][5]
+    post_event(r, "customer", c["id"])
+    wait_audit(r, "customer", c["id"], "created")
+    settle(sb, r)
+    acc = account(sb, c["id"])
+    sb.dadmin("PATCH", "rows/accounts/" + acc["accountid"], {"telephone1": "CRM 777"})
+    wait_audit(r, "customer", c["id"], "drift-reported")
+    settle(sb, r)
+    check_eq(account(sb, c["id"])["telephone1"], "CRM 777", "report: the CRM's edit stays")
+    check_eq(audit_of(r, "customer", c["id"], "drift-reverted"), [], "report: nothing reverted")
+    st, _ = sb.dadmin("DELETE", "rows/accounts/" + acc["accountid"])
+    check(st in (200, 204), "a CRM user deletes the account")
+    wait_until(lambda: len(audit_of(r, "customer", c["id"], "drift-reported")) >= 2,
+               "the delete reported")
+    settle(sb, r)
+    check_eq(rows(sb, "accounts", "mlc_netsuitecustomerid", str(c["id"])), [],
+             "report: the deleted row is not recreated")
+
+
 if __name__ == "__main__":
-    mlctest.run(test_echoes_dropped, test_crm_edit_reverted_and_kept, test_crm_delete_recreated)
+    mlctest.run(test_echoes_dropped, test_crm_edit_reverted_and_kept, test_crm_delete_recreated,
+                test_report_policies)
