@@ -66,8 +66,8 @@ static void run_once(struct mlc_reconciler *r)
                     1);
     mlc_log_kv(
         u ? MLC_LOG_WARN : MLC_LOG_INFO, "reconciled",
-        json_pack("{s:O, s:O, s:O, s:O}", "differences",
-                  json_integer((json_int_t)json_array_size(json_object_get(rep, "differences"))),
+        json_pack("{s:I, s:O, s:O, s:O}", "differences",
+                  (json_int_t)json_array_size(json_object_get(rep, "differences")),
                   "explained", json_object_get(rep, "explained"), "repaired",
                   json_object_get(rep, "repaired"), "unexplained",
                   json_object_get(rep, "unexplained")));
