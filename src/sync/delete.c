@@ -26,7 +26,7 @@ void sync_delete(struct sync_job *j, enum mlc_ns_type t, long long id)
     if (r.busy) {
         char cls[80];
         snprintf(cls, sizeof cls, "record busy %s:%lld", type, id);
-        sync_job_error(j, true, 1000, cls, "%s %lld busy in another worker", type, id);
+        sync_job_error(j, true, BUSY_RETRY_MS, cls, "%s %lld busy in another worker", type, id);
         goto out;
     }
     if (json_object_get(r.st, "del")) {

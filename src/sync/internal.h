@@ -13,6 +13,10 @@
 #include <stdatomic.h>
 #include <stdio.h>
 
+/* A record busy in another worker is retried after this long: with the attempt limit (12) the
+ * budget outlasts a lease (120 s) that a crashed holder leaves behind. */
+#define BUSY_RETRY_MS 15000
+
 struct sync_worker {
     struct mlc_ns_session *ns;
     struct mlc_dv_session *dv;

@@ -570,7 +570,7 @@ void sync_finish(struct sync_job *j, const char *type, struct rec *recs, size_t 
             char cls[80], reason[120];
             snprintf(cls, sizeof cls, "record busy %s:%lld", type, r->id);
             snprintf(reason, sizeof reason, "%s %lld busy in another worker", type, r->id);
-            note_bad(j, type, r->id, true, 1000, reason, cls);
+            note_bad(j, type, r->id, true, BUSY_RETRY_MS, reason, cls);
         }
     }
     for (size_t i = 0; i < n; i++)
@@ -579,7 +579,7 @@ void sync_finish(struct sync_job *j, const char *type, struct rec *recs, size_t 
              * trip the circuit breaker together */
             char cls[80];
             snprintf(cls, sizeof cls, "record busy %s:%lld", type, recs[i].id);
-            sync_job_error(j, true, 1000, cls, "%s %lld busy in another worker", type,
+            sync_job_error(j, true, BUSY_RETRY_MS, cls, "%s %lld busy in another worker", type,
                            recs[i].id);
         }
     sync_release(j, type, recs, n);

@@ -211,6 +211,55 @@ def compare(row, want, what):
             check_eq(got, v, "%s: %s" % (what, k))
 
 
+def by_key(rs, key):
+    out = {}
+    for r in rs:
+        if r.get(key) is not None:
+            out.setdefault(r[key], []).append(r)
+    return out
+
+
+def check_end_state(sb):
+    """The sandbox's dump after a full sync: one account per customer that should sync (fields
+    as expected), none for the others, one contact per contact of a synced customer, one order
+    per order of a synced customer with its state; no duplicate keys. Returns (synced customers,
+    their contacts, orders)."""
+    m = mapping()
+    cs = customers(sb)
+    accounts = by_key(sb.rows("accounts"), "mlc_netsuitecustomerid")
+    synced = [c for c in cs if synced_kind(c, m)]
+    for c in cs:
+        got = accounts.get(str(c["id"]), [])
+        if not synced_kind(c, m):
+            check_eq(len(got), 0, "customer %d (lead/prospect): no account" % c["id"])
+            continue
+        check_eq(len(got), 1, "customer %d: exactly one account" % c["id"])
+        compare(got[0], expected_account(c, m)[0], "account %d" % c["id"])
+    check_eq(sum(len(v) for v in accounts.values()), len(synced), "no other keyed account")
+    ks = sql(sb, "SELECT k.id, k.company FROM contact k ORDER BY k.id")
+    synced_ids = {c["id"] for c in synced}
+    contacts = by_key(sb.rows("contacts"), "mlc_netsuitecontactid")
+    want_k = [k for k in ks if k["company"] in synced_ids]
+    for k in want_k:
+        check_eq(len(contacts.get(str(k["id"]), [])), 1, "contact %d: exactly one row" % k["id"])
+    orders = sql(sb, "SELECT id, entity, status FROM \"transaction\" WHERE type = 'SalesOrd'")
+    so = by_key(sb.rows("salesorders"), "mlc_netsuitesalesorderid")
+    statuses = m["salesorder"]["statuses"]
+    for o in orders:
+        got = so.get(str(o["id"]), [])
+        if o["entity"] not in synced_ids:
+            check_eq(len(got), 0, "order %d of a filtered customer: no row" % o["id"])
+            continue
+        check_eq(len(got), 1, "order %d: exactly one row" % o["id"])
+        st = statuses[o["status"]]
+        want = (0 if "close" not in st else 2 if st["close"] == "cancel" else 3)
+        check_eq(got[0]["statecode"], want, "order %d: statecode" % o["id"])
+    st, dups = sb.dadmin("GET", "duplicates/accounts")
+    check_eq(st, 200, "sandbox duplicates report")
+    check(all(not v for v in dups.values()), "no duplicate account keys (%s)" % dups)
+    return synced, want_k, orders
+
+
 def test_bad_mapping():
     """A broken mapping file stops `serve` at start: exit 2 and the JSON path named."""
     sb = sandbox()
