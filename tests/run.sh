@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev
-      libssl-dev libhiredis-dev libcmocka-dev libsqlite3-dev redis-server python3 curl
+      libssl-dev libhiredis-dev libcmocka-dev libsqlite3-dev redis-server python3 python3-yaml python3-jsonschema curl
       nodejs npm)
 # tests/deploy: kubectl kustomize, promtool (in Debian's prometheus package), nginx, openssl.
 pkgs+=(kubernetes-client prometheus nginx-light openssl)

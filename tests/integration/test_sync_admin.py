@@ -9,7 +9,6 @@ import sys
 
 import yaml
 from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -20,12 +19,22 @@ from test_sync_lib import (audit_of, customers, idle, post_event, rows, sandbox,
 
 TOKEN = "admin-" + os.urandom(12).hex()
 SPEC = yaml.safe_load(open(os.path.join(SOURCE_DIR, "openapi", "ml-connector.yaml")))
-REGISTRY = Registry().with_resource("urn:spec", Resource.opaque(SPEC))
+try:  # jsonschema >= 4.18
+    from referencing import Registry, Resource
+    _REGISTRY = Registry().with_resource("urn:spec", Resource.opaque(SPEC))
+
+    def _validator(schema):
+        return Draft202012Validator(schema, registry=_REGISTRY)
+except ImportError:  # older jsonschema (Debian bookworm's python3-jsonschema 4.10)
+    from jsonschema import RefResolver
+    _RESOLVER = RefResolver("urn:spec", SPEC)
+
+    def _validator(schema):
+        return Draft202012Validator(schema, resolver=_RESOLVER)
 
 
 def validate(instance, schema, what):
-    v = Draft202012Validator({"$ref": "urn:spec" + schema["$ref"]} if "$ref" in schema
-                             else schema, registry=REGISTRY)
+    v = _validator({"$ref": "urn:spec" + schema["$ref"]} if "$ref" in schema else schema)
     errs = sorted(v.iter_errors(instance), key=lambda e: e.path)
     check(not errs, what + " validates against the OpenAPI schema",
           "; ".join(e.message for e in errs[:3]))
