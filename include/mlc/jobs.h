@@ -19,6 +19,7 @@ struct mlc_job_ctx {
     struct mlc_app *app;
     unsigned worker;         /* 0-based thread index */
     struct mlc_redis *redis; /* the worker's own connection */
+    struct mlc_jobs *pool;   /* for mlc_jobs_hold */
 };
 
 typedef void (*mlc_job_fn)(struct mlc_job_ctx *ctx, const struct mlc_job *job,
@@ -36,6 +37,12 @@ enum mlc_rc mlc_jobs_start(struct mlc_app *app, const struct mlc_job_handler *ha
                            size_t nhandlers, struct mlc_jobs **out);
 /* Stops taking new jobs, waits up to grace_ms for in-flight ones, joins and frees. */
 void mlc_jobs_stop(struct mlc_jobs *p, int64_t grace_ms);
+/* Entries a handler took from the queue itself (a batch gathered under consumer) are kept
+ * alive by the worker's heartbeat, like the job it runs, until released: without it a batch
+ * that outlasts MLC_QUEUE_VISIBILITY_TIMEOUT_S would be reclaimed and run twice. */
+void mlc_jobs_hold(struct mlc_job_ctx *ctx, const char *consumer, const struct mlc_job *job);
+/* Forgets every held entry of this worker (once their outcomes are recorded). */
+void mlc_jobs_release(struct mlc_job_ctx *ctx);
 /* Jobs currently being processed. */
 unsigned mlc_jobs_in_flight(const struct mlc_jobs *p);
 

@@ -20,6 +20,12 @@ struct worker {
     pthread_mutex_t mu; /* guards the current job, read by the scheduler's heartbeat */
     char current[48];   /* entry id of the job in progress, "" when idle */
     enum mlc_lane current_lane;
+    struct held {       /* entries a handler gathered itself (mlc_jobs_hold), guarded by mu */
+        char consumer[96];
+        char id[48];
+        enum mlc_lane lane;
+    } *held;
+    size_t nheld, capheld;
 };
 
 struct mlc_jobs {
@@ -98,7 +104,7 @@ static void run_job(struct worker *w, struct mlc_redis *c, struct mlc_job *job)
         record_outcome(p, job, "dead", 0);
         return;
     }
-    struct mlc_job_ctx ctx = {.app = p->app, .worker = w->index, .redis = c};
+    struct mlc_job_ctx ctx = {.app = p->app, .worker = w->index, .redis = c, .pool = p};
     struct mlc_job_result res;
     memset(&res, 0, sizeof res);
     h->fn(&ctx, job, &res);
@@ -166,7 +172,35 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Resets the idle time of every job in progress, so only jobs of a dead process get reclaimed. */
+void mlc_jobs_hold(struct mlc_job_ctx *ctx, const char *consumer, const struct mlc_job *job)
+{
+    if (!ctx->pool || ctx->worker >= ctx->pool->nworkers)
+        return;
+    struct worker *w = &ctx->pool->workers[ctx->worker];
+    pthread_mutex_lock(&w->mu);
+    if (w->nheld == w->capheld) {
+        w->capheld = w->capheld ? w->capheld * 2 : 64;
+        w->held = mlc_realloc(w->held, w->capheld * sizeof *w->held);
+    }
+    struct held *h = &w->held[w->nheld++];
+    snprintf(h->consumer, sizeof h->consumer, "%s", consumer);
+    snprintf(h->id, sizeof h->id, "%s", job->entry_id);
+    h->lane = job->lane;
+    pthread_mutex_unlock(&w->mu);
+}
+
+void mlc_jobs_release(struct mlc_job_ctx *ctx)
+{
+    if (!ctx->pool || ctx->worker >= ctx->pool->nworkers)
+        return;
+    struct worker *w = &ctx->pool->workers[ctx->worker];
+    pthread_mutex_lock(&w->mu);
+    w->nheld = 0;
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Resets the idle time of every job in progress (and of the entries handlers hold), so only
+ * jobs of a dead process get reclaimed. */
 static void heartbeat(struct mlc_jobs *p, struct mlc_redis *c)
 {
     for (unsigned i = 0; i < p->nworkers; i++) {
@@ -176,9 +210,16 @@ static void heartbeat(struct mlc_jobs *p, struct mlc_redis *c)
         pthread_mutex_lock(&w->mu);
         snprintf(id, sizeof id, "%s", w->current);
         lane = w->current_lane;
+        size_t n = w->nheld;
+        struct held *copy = n ? mlc_malloc(n * sizeof *copy) : NULL;
+        if (n)
+            memcpy(copy, w->held, n * sizeof *copy);
         pthread_mutex_unlock(&w->mu);
         if (id[0])
             mlc_queue_touch(p->app->queue, c, lane, w->consumer, id);
+        for (size_t k = 0; k < n; k++)
+            mlc_queue_touch(p->app->queue, c, copy[k].lane, copy[k].consumer, copy[k].id);
+        free(copy);
     }
 }
 
@@ -273,8 +314,10 @@ void mlc_jobs_stop(struct mlc_jobs *p, int64_t grace_ms)
                 atomic_load(&p->in_flight));
         return; /* threads are left to die with the process; memory is not freed */
     }
-    for (unsigned i = 0; i < p->nworkers; i++)
+    for (unsigned i = 0; i < p->nworkers; i++) {
         pthread_join(p->workers[i].th, NULL);
+        free(p->workers[i].held);
+    }
     pthread_join(p->scheduler, NULL);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->done);

@@ -240,6 +240,7 @@ static void handle(struct mlc_job_ctx *ctx, const struct mlc_job *job, struct ml
             break;
         if (batchable(x) && strcmp(x->kind, job->kind) == 0) {
             extra[n++] = x;
+            mlc_jobs_hold(ctx, consumer, x); /* heartbeat it while the batch runs */
             continue;
         }
         /* a live job (or another kind) met on the way: handled now, on its own */
@@ -255,6 +256,7 @@ static void handle(struct mlc_job_ctx *ctx, const struct mlc_job *job, struct ml
         finish(ctx, extra[i], &xres[i]);
         mlc_job_free(extra[i]);
     }
+    mlc_jobs_release(ctx);
     free(xres);
     free(extra);
 }
