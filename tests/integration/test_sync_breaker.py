@@ -62,7 +62,9 @@ def test_renamed_field():
     s.start()
     rc, out, err = s.cli("dlq", "replay", "--fingerprint", fp)
     check_eq(rc, 0, "dlq replay --fingerprint (%s)" % err.strip()[-200:])
-    check(json.loads(out)["replayed"] >= len(cs), "every dead-lettered job replayed")
+    # At least the threshold's worth were dead-lettered before the pause; jobs the pause caught
+    # still queued (timing) wait in the lane and run once it resumes: all 8 converge below.
+    check(json.loads(out)["replayed"] >= 5, "the dead-lettered jobs replayed (%s)" % out.strip())
     wait_until(lambda: all(rows(sb, "accounts", "mlc_netsuitecustomerid", str(c["id"]))
                            for c in cs), "every customer synced after the fix", timeout=120)
     idle(s)
