@@ -10,9 +10,9 @@ enum mlc_job_status { MLC_JOB_DONE = 0, MLC_JOB_RETRY, MLC_JOB_FAIL };
 
 struct mlc_job_result {
     enum mlc_job_status status;
-    int64_t retry_after_ms;  /* RETRY: server-given delay, 0 = backoff */
-    char reason[256];        /* RETRY/FAIL: human-readable */
-    char error_class[128];   /* RETRY/FAIL: what identifies the failure for the fingerprint */
+    int64_t retry_after_ms; /* RETRY: server-given delay, 0 = backoff */
+    char reason[256];       /* RETRY/FAIL: human-readable */
+    char error_class[128];  /* RETRY/FAIL: what identifies the failure for the fingerprint */
 };
 
 struct mlc_job_ctx {

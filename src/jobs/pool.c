@@ -20,11 +20,11 @@ struct worker {
     pthread_mutex_t mu; /* guards the current job, read by the scheduler's heartbeat */
     char current[48];   /* entry id of the job in progress, "" when idle */
     enum mlc_lane current_lane;
-    struct held {       /* entries a handler gathered itself (mlc_jobs_hold), guarded by mu */
+    struct held { /* entries a handler gathered itself (mlc_jobs_hold), guarded by mu */
         char consumer[96];
         char id[48];
         enum mlc_lane lane;
-    } *held;
+    } * held;
     size_t nheld, capheld;
 };
 
@@ -109,7 +109,8 @@ static void run_job(struct worker *w, struct mlc_redis *c, struct mlc_job *job)
     memset(&res, 0, sizeof res);
     h->fn(&ctx, job, &res);
     double secs = (double)(mlc_mono_ns() - t0) / 1e9;
-    if (mlc_redis_broken(c)) /* hiredis context died inside the handler: the entry will be reclaimed */
+    if (mlc_redis_broken(
+            c)) /* hiredis context died inside the handler: the entry will be reclaimed */
         return;
     char fp[17];
     mlc_fingerprint(job->kind, res.error_class[0] ? res.error_class : res.reason, fp);
@@ -309,8 +310,9 @@ void mlc_jobs_stop(struct mlc_jobs *p, int64_t grace_ms)
     bool all = atomic_load(&p->running) == 0;
     pthread_mutex_unlock(&p->mu);
     if (!all) {
-        mlc_log(MLC_LOG_WARN, "%u jobs still running after the grace period; they will be "
-                              "reclaimed after the visibility timeout",
+        mlc_log(MLC_LOG_WARN,
+                "%u jobs still running after the grace period; they will be "
+                "reclaimed after the visibility timeout",
                 atomic_load(&p->in_flight));
         return; /* threads are left to die with the process; memory is not freed */
     }

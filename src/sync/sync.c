@@ -331,7 +331,11 @@ static void run(struct mlc_job_ctx *ctx, const struct mlc_job *job, struct mlc_j
     }
     const char *source = json_string_value(json_object_get(job->data, "source"));
     const char *op = json_string_value(json_object_get(job->data, "op"));
-    struct sync_job j = {.s = s, .ctx = ctx, .job = job, .w = w, .bad = json_object(),
+    struct sync_job j = {.s = s,
+                         .ctx = ctx,
+                         .job = job,
+                         .w = w,
+                         .bad = json_object(),
                          .source = source ? source : "unknown",
                          .force = json_is_true(json_object_get(job->data, "force"))};
     const struct mlc_queue_settings *qs = mlc_queue_settings_get(ctx->app->queue);
@@ -398,16 +402,17 @@ void sync_count(struct sync_job *j, const char *type, const struct rec *recs, si
     }
 }
 
-enum mlc_rc mlc_sync_mapping_load(const struct mlc_config *cfg, struct mlc_mapping **out,
-                                  char *err, size_t errsz)
+enum mlc_rc mlc_sync_mapping_load(const struct mlc_config *cfg, struct mlc_mapping **out, char *err,
+                                  size_t errsz)
 {
     char path[PATH_MAX];
     const char *file = mlc_config_str(cfg, MLC_CFG_MAPPING_FILE);
     *out = NULL;
     if (!file) {
         if (!find_default_mapping(path, sizeof path)) {
-            snprintf(err, errsz, "MLC_MAPPING_FILE: not set and the shipped "
-                                 "deploy/config/mapping.json was not found");
+            snprintf(err, errsz,
+                     "MLC_MAPPING_FILE: not set and the shipped "
+                     "deploy/config/mapping.json was not found");
             return MLC_EINVAL;
         }
         file = path;
