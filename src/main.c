@@ -63,8 +63,8 @@ static int load_config(struct mlc_app *app)
         fprintf(stderr, "ml-connector: configuration error: %s\n", err);
         return 2;
     }
-    mlc_log_set_level((enum mlc_log_level)mlc_log_level_parse(
-        mlc_config_str(&app->cfg, MLC_CFG_LOG_LEVEL)));
+    mlc_log_set_level(
+        (enum mlc_log_level)mlc_log_level_parse(mlc_config_str(&app->cfg, MLC_CFG_LOG_LEVEL)));
     return 0;
 }
 
@@ -231,7 +231,8 @@ static int cmd_serve(int argc, char **argv)
         .listen = mlc_config_str(&app.cfg, MLC_CFG_LISTEN),
         .threads = (unsigned)mlc_config_int(&app.cfg, MLC_CFG_HTTP_THREADS),
         .max_connections = (unsigned)mlc_config_int(&app.cfg, MLC_CFG_MAX_CONNECTIONS),
-        .max_connections_per_ip = (unsigned)mlc_config_int(&app.cfg, MLC_CFG_MAX_CONNECTIONS_PER_IP),
+        .max_connections_per_ip =
+            (unsigned)mlc_config_int(&app.cfg, MLC_CFG_MAX_CONNECTIONS_PER_IP),
         .connection_timeout_s = (unsigned)mlc_config_int(&app.cfg, MLC_CFG_CONNECTION_TIMEOUT_S),
         /* Webhook headers are small and bodies go to our own buffer: 16 KiB per connection
          * (libmicrohttpd clears it for every request on a kept-alive connection). */
@@ -383,8 +384,8 @@ static int cmd_healthcheck(int argc, char **argv)
     if (rc)
         return rc;
     int status = 0;
-    enum mlc_rc prc = mlc_http_probe(mlc_config_str(&app.cfg, MLC_CFG_LISTEN), "/healthz", 3000,
-                                     &status);
+    enum mlc_rc prc =
+        mlc_http_probe(mlc_config_str(&app.cfg, MLC_CFG_LISTEN), "/healthz", 3000, &status);
     mlc_config_free(&app.cfg);
     if (prc == MLC_EINVAL) {
         fprintf(stderr, "ml-connector healthcheck: MLC_LISTEN is not host:port\n");

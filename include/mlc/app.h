@@ -20,8 +20,8 @@ struct mlc_app {
     struct mlc_ingest *ingest;
     struct mlc_http_server *http;
     struct mlc_jobs *jobs;
-    struct mlc_sync *sync;  /* the sync engine (NULL: ingest only) */
-    atomic_bool stopping;   /* SIGTERM received: /readyz answers 503 */
+    struct mlc_sync *sync; /* the sync engine (NULL: ingest only) */
+    atomic_bool stopping;  /* SIGTERM received: /readyz answers 503 */
     /* MLC_ADMIN_TOKENS as the admin API checks them (NULL: the configuration's); SIGHUP swaps
      * in the re-read value under admin_mu */
     pthread_mutex_t admin_mu;

@@ -99,30 +99,37 @@ enum mlc_cfg_id {
     MLC_CFG__COUNT
 };
 
-enum mlc_cfg_type { MLC_CFG_STR, MLC_CFG_INT, MLC_CFG_DOUBLE, MLC_CFG_BOOL, MLC_CFG_ENUM, MLC_CFG_LIST };
+enum mlc_cfg_type {
+    MLC_CFG_STR,
+    MLC_CFG_INT,
+    MLC_CFG_DOUBLE,
+    MLC_CFG_BOOL,
+    MLC_CFG_ENUM,
+    MLC_CFG_LIST
+};
 
 /* Flags of a table row. */
-#define MLC_CFG_SECRET 0x1u       /* never logged, shown as *** */
-#define MLC_CFG_REQ_SERVE 0x2u    /* required when `serve` starts */
+#define MLC_CFG_SECRET 0x1u    /* never logged, shown as *** */
+#define MLC_CFG_REQ_SERVE 0x2u /* required when `serve` starts */
 
 struct mlc_cfg_def {
-    const char *name;     /* environment variable */
+    const char *name; /* environment variable */
     enum mlc_cfg_type type;
-    const char *def;      /* default as text; NULL = unset */
-    double min, max;      /* bounds for INT/DOUBLE (inclusive) */
-    const char *choices;  /* ENUM: '|'-separated */
+    const char *def;     /* default as text; NULL = unset */
+    double min, max;     /* bounds for INT/DOUBLE (inclusive) */
+    const char *choices; /* ENUM: '|'-separated */
     unsigned flags;
-    const char *help;     /* one line for --help and the README table */
+    const char *help; /* one line for --help and the README table */
 };
 
 /* Parsed configuration. Strings are owned; read-only after load. */
 struct mlc_config {
-    char *str[MLC_CFG__COUNT];   /* raw text value, NULL when unset */
+    char *str[MLC_CFG__COUNT]; /* raw text value, NULL when unset */
     long long num[MLC_CFG__COUNT];
     double dbl[MLC_CFG__COUNT];
-    bool set[MLC_CFG__COUNT];    /* given explicitly (env or _FILE) */
+    bool set[MLC_CFG__COUNT];       /* given explicitly (env or _FILE) */
     bool from_file[MLC_CFG__COUNT]; /* read from MLC_X_FILE (re-read on SIGHUP) */
-    char plaintext_secrets[512]; /* secrets given in plaintext in the environment (warned) */
+    char plaintext_secrets[512];    /* secrets given in plaintext in the environment (warned) */
 };
 
 /* The table (MLC_CFG__COUNT rows). */

@@ -35,9 +35,8 @@ enum mlc_rc mlc_signature_verify(const char *header, const void *body, size_t bo
                                  char *const *keys, size_t nkeys, int64_t now_s,
                                  int64_t tolerance_s, char *err, size_t errsz);
 /* Parses just the header: timestamp and up to maxsig v1 signatures (32 bytes each). */
-enum mlc_rc mlc_signature_parse(const char *header, int64_t *t, uint8_t (*sigs)[32],
-                                size_t maxsig, size_t *nsig);
-
+enum mlc_rc mlc_signature_parse(const char *header, int64_t *t, uint8_t (*sigs)[32], size_t maxsig,
+                                size_t *nsig);
 
 #include <jansson.h> /* json_t claims for the JWT functions below */
 
@@ -50,7 +49,13 @@ char *mlc_base64_encode(const void *in, size_t n, bool url);
 enum mlc_rc mlc_base64_decode(const char *in, size_t len, bool url, struct mlc_buf *out);
 
 /* ---- Key pairs and X.509 certificates (x509.c); PEM in, PEM out ---- */
-enum mlc_key_type { MLC_KEY_RSA3072, MLC_KEY_RSA4096, MLC_KEY_EC_P256, MLC_KEY_EC_P384, MLC_KEY_EC_P521 };
+enum mlc_key_type {
+    MLC_KEY_RSA3072,
+    MLC_KEY_RSA4096,
+    MLC_KEY_EC_P256,
+    MLC_KEY_EC_P384,
+    MLC_KEY_EC_P521
+};
 /* Generates a key pair. *priv_pem (PKCS#8) and *pub_pem (SubjectPublicKeyInfo) are owned;
  * either pointer may be NULL when not wanted. MLC_ERR with detail in err. */
 enum mlc_rc mlc_key_generate(enum mlc_key_type type, char **priv_pem, char **pub_pem, char *err,
@@ -58,11 +63,11 @@ enum mlc_rc mlc_key_generate(enum mlc_key_type type, char **priv_pem, char **pub
 /* What a certificate says about itself. */
 struct mlc_cert_spec {
     const char *common_name;
-    int days;                 /* validity from one hour ago */
-    bool is_ca;               /* CA:TRUE, keyCertSign; else a TLS server/client leaf */
-    const char *const *dns;   /* subjectAltName DNS names (leaf only) */
+    int days;               /* validity from one hour ago */
+    bool is_ca;             /* CA:TRUE, keyCertSign; else a TLS server/client leaf */
+    const char *const *dns; /* subjectAltName DNS names (leaf only) */
     size_t ndns;
-    const char *const *ips;   /* subjectAltName IP addresses, v4 or v6 text (leaf only) */
+    const char *const *ips; /* subjectAltName IP addresses, v4 or v6 text (leaf only) */
     size_t nips;
 };
 /* Self-signed certificate for the key in key_pem. *cert_pem is owned. */
@@ -92,8 +97,8 @@ enum mlc_rc mlc_key_describe(const char *pem, char *kty, size_t ktysz, int *bits
 enum mlc_rc mlc_jwt_sign(const char *alg, const char *kid, json_t *claims, const char *key_pem,
                          char **out, char *err, size_t errsz);
 /* Like mlc_jwt_sign with more header members (borrowed, may be NULL): e.g. "x5t#S256". */
-enum mlc_rc mlc_jwt_sign_header(const char *alg, json_t *extra, json_t *claims,
-                                const char *key_pem, char **out, char *err, size_t errsz);
+enum mlc_rc mlc_jwt_sign_header(const char *alg, json_t *extra, json_t *claims, const char *key_pem,
+                                char **out, char *err, size_t errsz);
 /* A private key parsed once, so that its PEM can be wiped right after start-up. */
 struct mlc_pkey;
 enum mlc_rc mlc_pkey_load(const char *pem, struct mlc_pkey **out, char *err, size_t errsz);
@@ -111,9 +116,8 @@ enum mlc_rc mlc_entra_assertion(const char *cert_pem, const char *key_pem, const
 /* The same with the certificate's SHA-256 thumbprint and a parsed key (alg: PS256 for RSA, ES*
  * for EC, as mlc_jwt_alg_for_key chose at start). */
 enum mlc_rc mlc_entra_assertion_pkey(const uint8_t thumb[32], const struct mlc_pkey *k,
-                                     const char *alg, const char *client_id,
-                                     const char *token_url, int64_t now_s, char **out, char *err,
-                                     size_t errsz);
+                                     const char *alg, const char *client_id, const char *token_url,
+                                     int64_t now_s, char **out, char *err, size_t errsz);
 
 /* Decodes the header without verifying (to pick the key by kid). *header is owned. */
 enum mlc_rc mlc_jwt_peek_header(const char *jwt, json_t **header, char *err, size_t errsz);
@@ -157,12 +161,13 @@ void mlc_oauth1_params_free(struct mlc_oauth1_param *p, size_t n);
 /* Percent-decodes [s, s+n) (RFC 3986 escapes; '+' stays '+'). Owned; NULL for a broken escape. */
 char *mlc_oauth1_decode(const char *s, size_t n);
 /* Builds the Authorization header value for a request (client side and tests): realm (not
- * signed), the oauth_* values and signature. query: decoded query parameters to sign. *out owned. */
+ * signed), the oauth_* values and signature. query: decoded query parameters to sign. *out owned.
+ */
 enum mlc_rc mlc_oauth1_authorization(const char *method, const char *base_url,
                                      const struct mlc_oauth1_param *query, size_t nquery,
                                      const char *realm, const char *consumer_key,
                                      const char *consumer_secret, const char *token_id,
-                                     const char *token_secret, const char *nonce,
-                                     int64_t timestamp, char **out);
+                                     const char *token_secret, const char *nonce, int64_t timestamp,
+                                     char **out);
 
 #endif

@@ -28,23 +28,23 @@ struct mlc_route {
 };
 
 struct mlc_http_options {
-    const char *listen;            /* "host:port", "[v6]:port" or ":port" */
-    unsigned threads;              /* thread pool size (epoll) */
+    const char *listen; /* "host:port", "[v6]:port" or ":port" */
+    unsigned threads;   /* thread pool size (epoll) */
     unsigned max_connections;
     unsigned max_connections_per_ip; /* 0 = off */
     unsigned connection_timeout_s;
-    size_t connection_memory;      /* per-connection buffer (headers, reads); 0 = 64 KiB */
+    size_t connection_memory; /* per-connection buffer (headers, reads); 0 = 64 KiB */
     bool access_log;
-    const char *tls_cert_pem;      /* NULL for plain HTTP */
+    const char *tls_cert_pem; /* NULL for plain HTTP */
     const char *tls_key_pem;
-    struct mlc_metrics *metrics;   /* may be NULL */
-    const char *metrics_prefix;    /* family name prefix for request metrics, e.g. "mlc_http" */
+    struct mlc_metrics *metrics; /* may be NULL */
+    const char *metrics_prefix;  /* family name prefix for request metrics, e.g. "mlc_http" */
 };
 
 /* Starts listening. On failure writes a reason into err. */
-enum mlc_rc mlc_http_server_start(const struct mlc_http_options *opt, const struct mlc_route *routes,
-                                  size_t nroutes, struct mlc_http_server **out, char *err,
-                                  size_t errsz);
+enum mlc_rc mlc_http_server_start(const struct mlc_http_options *opt,
+                                  const struct mlc_route *routes, size_t nroutes,
+                                  struct mlc_http_server **out, char *err, size_t errsz);
 /* The port actually bound (useful with port 0). */
 unsigned mlc_http_server_port(const struct mlc_http_server *s);
 /* Stops accepting new connections; in-flight requests continue. */

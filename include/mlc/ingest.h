@@ -1,4 +1,5 @@
-/* Ingest: webhook endpoints (verify, normalise, enqueue). Parsers are pure, for tests and fuzzing. */
+/* Ingest: webhook endpoints (verify, normalise, enqueue). Parsers are pure, for tests and fuzzing.
+ */
 #ifndef MLC_INGEST_H
 #define MLC_INGEST_H
 
@@ -15,10 +16,10 @@ struct mlc_config;
 struct mlc_ns_event {
     char event_id[129];
     char event_type[33];
-    char record_type[16];  /* customer|contact|salesorder, or "" when ignored */
+    char record_type[16]; /* customer|contact|salesorder, or "" when ignored */
     char record_id[21];
     char occurred_at[40];
-    bool ignored;          /* a record type we don't sync */
+    bool ignored; /* a record type we don't sync */
     bool is_delete;
 };
 
@@ -31,17 +32,17 @@ enum mlc_rc mlc_ingest_netsuite_parse(const char *body, size_t len, const char *
 
 /* --- Dataverse RemoteExecutionContext ----------------------------------------------------- */
 struct mlc_dv_event {
-    char message[48];      /* MessageName */
-    char entity[64];       /* PrimaryEntityName */
-    char entity_id[40];    /* PrimaryEntityId (or OutputParameters id on Create) */
+    char message[48];   /* MessageName */
+    char entity[64];    /* PrimaryEntityName */
+    char entity_id[40]; /* PrimaryEntityId (or OutputParameters id on Create) */
     char operation_id[40];
     char correlation_id[40];
     char user_id[40];
     char initiating_user_id[40];
     char organization_id[40];
     int depth;
-    bool relevant;         /* a message and table we enqueue */
-    bool stripped;         /* body was cut by Dataverse (msg-size-exceeded) */
+    bool relevant; /* a message and table we enqueue */
+    bool stripped; /* body was cut by Dataverse (msg-size-exceeded) */
 };
 
 /* Parses the context; *normalized (may be NULL) receives a plain JSON form: key/value arrays

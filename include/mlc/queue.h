@@ -7,8 +7,8 @@
 
 struct mlc_config;
 struct mlc_metrics;
-struct mlc_redis;   /* one connection, owned by one thread at a time */
-struct mlc_queue;   /* shared queue settings + connection pool for request threads */
+struct mlc_redis; /* one connection, owned by one thread at a time */
+struct mlc_queue; /* shared queue settings + connection pool for request threads */
 
 #define MLC_SCHEMA_VERSION 1
 
@@ -68,10 +68,10 @@ enum mlc_rc mlc_queue_prepare(struct mlc_queue *q, struct mlc_redis *c, char *er
 /* A job to enqueue. */
 struct mlc_job_spec {
     enum mlc_lane lane;
-    const char *kind;    /* handler table key */
-    const char *record;  /* coalescing key ("customer:123"); NULL: never coalesced */
-    const char *dedupe;  /* delivery id ("ns:<eventId>"); NULL: no dedupe */
-    json_t *data;        /* borrowed JSON object stored with the job */
+    const char *kind;   /* handler table key */
+    const char *record; /* coalescing key ("customer:123"); NULL: never coalesced */
+    const char *dedupe; /* delivery id ("ns:<eventId>"); NULL: no dedupe */
+    json_t *data;       /* borrowed JSON object stored with the job */
 };
 enum mlc_enqueue_outcome { MLC_ENQ_ADDED, MLC_ENQ_COALESCED, MLC_ENQ_DUPLICATE };
 
@@ -96,9 +96,9 @@ struct mlc_job {
     char entry_id[48];
     enum mlc_lane lane;
     char kind[48];
-    json_t *data;     /* the job's JSON object (owned) */
-    int attempts;     /* failed attempts so far */
-    int deliveries;   /* deliveries including this one */
+    json_t *data;   /* the job's JSON object (owned) */
+    int attempts;   /* failed attempts so far */
+    int deliveries; /* deliveries including this one */
     int64_t enqueued_ms;
     json_t *envelope; /* the stored entry (kind, data, attempts, ...), owned */
 };
@@ -145,8 +145,7 @@ enum mlc_rc mlc_dlq_show(struct mlc_queue *q, struct mlc_redis *c, const char *i
 /* Replays by entry id (id != NULL) or by fingerprint; resumes a lane the fingerprint paused. */
 enum mlc_rc mlc_dlq_replay(struct mlc_queue *q, struct mlc_redis *c, const char *id,
                            const char *fingerprint, size_t *replayed);
-enum mlc_rc mlc_dlq_purge(struct mlc_queue *q, struct mlc_redis *c, const char *id,
-                          size_t *purged);
+enum mlc_rc mlc_dlq_purge(struct mlc_queue *q, struct mlc_redis *c, const char *id, size_t *purged);
 
 /* Gauges for /metrics: depth per stream, retry set, DLQ, paused lanes. */
 void mlc_queue_collect(struct mlc_queue *q, struct mlc_metrics *m);

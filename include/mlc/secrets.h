@@ -31,8 +31,8 @@ enum mlc_rc mlc_secret_encrypt(const struct mlc_keyring *r, const char *pt, size
                                char **out);
 /* Opens an enc:v1 value. MLC_ENOTFOUND: its key id is not in the ring; MLC_ERR: wrong key or
  * altered value; MLC_EINVAL: malformed. *out is owned (wipe it when done). */
-enum mlc_rc mlc_secret_decrypt(const struct mlc_keyring *r, const char *enc, char **out,
-                               char *err, size_t errsz);
+enum mlc_rc mlc_secret_decrypt(const struct mlc_keyring *r, const char *enc, char **out, char *err,
+                               size_t errsz);
 
 /* The secret rules of CONFIG.md, applied by mlc_config_load after reading the values: the key
  * ring only through MLC_MASTER_KEY_FILE; enc:v1 values decrypted with it; plaintext secrets in

@@ -42,7 +42,7 @@ const char *mlc_sync_default_mapping_path(void);
  * naming MLC_MAPPING_FILE and the JSON path. */
 struct mlc_config;
 struct mlc_mapping;
-enum mlc_rc mlc_sync_mapping_load(const struct mlc_config *cfg, struct mlc_mapping **out,
-                                  char *err, size_t errsz);
+enum mlc_rc mlc_sync_mapping_load(const struct mlc_config *cfg, struct mlc_mapping **out, char *err,
+                                  size_t errsz);
 
 #endif

@@ -160,8 +160,9 @@ static void record(struct mlc_app *app, struct mlc_redis *c, struct mlc_request 
     }
     json_decref(st);
     json_decref(hist);
-    mlc_reply_json(r, 200, json_pack("{s:s, s:s, s:o, s:o}", "type", type, "id", id, "state",
-                                     state, "history", entries));
+    mlc_reply_json(r, 200,
+                   json_pack("{s:s, s:s, s:o, s:o}", "type", type, "id", id, "state", state,
+                             "history", entries));
 }
 
 static bool match(json_t *e, const char *field, const char *want)
@@ -268,8 +269,8 @@ static void sync_one(struct mlc_app *app, struct mlc_redis *c, struct mlc_reques
     char rec[128], ids[24]; /* type is one of customer|contact|salesorder (checked above) */
     snprintf(rec, sizeof rec, "%.32s:%llu", type, (unsigned long long)n);
     snprintf(ids, sizeof ids, "%llu", (unsigned long long)n);
-    json_t *data = json_pack("{s:s, s:s, s:s, s:s, s:b}", "recordType", type, "recordId", ids,
-                             "op", "change", "source", "admin", "force", 1);
+    json_t *data = json_pack("{s:s, s:s, s:s, s:s, s:b}", "recordType", type, "recordId", ids, "op",
+                             "change", "source", "admin", "force", 1);
     struct mlc_job_spec spec = {
         .lane = MLC_LANE_LIVE, .kind = type, .record = rec, .dedupe = NULL, .data = data};
     enum mlc_enqueue_outcome o;
@@ -283,8 +284,9 @@ static void sync_one(struct mlc_app *app, struct mlc_redis *c, struct mlc_reques
         mlc_reply_problem(r, "queue_unavailable", "Redis is unreachable");
         return;
     }
-    mlc_reply_json(r, 202, json_pack("{s:s, s:s, s:s}", "type", type, "id", ids, "outcome",
-                                     o == MLC_ENQ_COALESCED ? "coalesced" : "enqueued"));
+    mlc_reply_json(r, 202,
+                   json_pack("{s:s, s:s, s:s}", "type", type, "id", ids, "outcome",
+                             o == MLC_ENQ_COALESCED ? "coalesced" : "enqueued"));
 }
 
 static void dispatch(struct mlc_request *r, void *ud)
@@ -341,9 +343,9 @@ static void dispatch(struct mlc_request *r, void *ud)
         size_t n = 0;
         bool by_fp = strcmp(seg[1], "fingerprint") == 0;
         const char *fp = by_fp ? mlc_request_query(r, "fingerprint") : NULL;
-        enum mlc_rc rc = by_fp && !fp ? MLC_EINVAL
-                                      : mlc_dlq_replay(app->queue, c, by_fp ? NULL : seg[1], fp,
-                                                       &n);
+        enum mlc_rc rc = by_fp && !fp
+                             ? MLC_EINVAL
+                             : mlc_dlq_replay(app->queue, c, by_fp ? NULL : seg[1], fp, &n);
         if (rc == MLC_OK)
             mlc_reply_json(r, 200, json_pack("{s:I}", "replayed", (json_int_t)n));
         else if (rc == MLC_ENOTFOUND)
@@ -376,7 +378,11 @@ size_t mlc_admin_api_routes(struct mlc_app *app, struct mlc_route *routes, size_
 {
     if (max < 1 || !mlc_config_str(&app->cfg, MLC_CFG_ADMIN_TOKENS))
         return 0;
-    routes[0] = (struct mlc_route){.path = "/v1/*", .methods = "GET,POST", .name = "admin",
-                                   .max_body = 65536, .fn = dispatch, .ud = app};
+    routes[0] = (struct mlc_route){.path = "/v1/*",
+                                   .methods = "GET,POST",
+                                   .name = "admin",
+                                   .max_body = 65536,
+                                   .fn = dispatch,
+                                   .ud = app};
     return 1;
 }

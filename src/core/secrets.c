@@ -46,8 +46,8 @@ enum mlc_rc mlc_keyring_parse(const char *text, struct mlc_keyring *r, char *err
             continue;
         const char *colon = memchr(a, ':', (size_t)(b - a));
         if (!colon || !kid_ok(a, (size_t)(colon - a))) {
-            snprintf(err, errsz, "line %d: expected kid:base64key (kid: 1-32 letters, digits, _ or -)",
-                     lineno);
+            snprintf(err, errsz,
+                     "line %d: expected kid:base64key (kid: 1-32 letters, digits, _ or -)", lineno);
             goto fail;
         }
         if (r->n == MLC_KEYRING_MAX) {
@@ -132,8 +132,8 @@ enum mlc_rc mlc_secret_encrypt(const struct mlc_keyring *r, const char *pt, size
     return MLC_OK;
 }
 
-enum mlc_rc mlc_secret_decrypt(const struct mlc_keyring *r, const char *enc, char **out,
-                               char *err, size_t errsz)
+enum mlc_rc mlc_secret_decrypt(const struct mlc_keyring *r, const char *enc, char **out, char *err,
+                               size_t errsz)
 {
     *out = NULL;
     if (!mlc_secret_is_encrypted(enc)) {
@@ -152,8 +152,8 @@ enum mlc_rc mlc_secret_decrypt(const struct mlc_keyring *r, const char *enc, cha
         if (strlen(r->k[i].kid) == kl && memcmp(r->k[i].kid, kid, kl) == 0)
             key = r->k[i].key;
     if (!key) {
-        snprintf(err, errsz, "key id '%.*s' is not in the key ring (MLC_MASTER_KEY_FILE)",
-                 (int)kl, kid);
+        snprintf(err, errsz, "key id '%.*s' is not in the key ring (MLC_MASTER_KEY_FILE)", (int)kl,
+                 kid);
         return MLC_ENOTFOUND;
     }
     struct mlc_buf sealed, pt;
@@ -203,8 +203,9 @@ enum mlc_rc mlc_secrets_apply(struct mlc_config *cfg, const bool *from_file, cha
     const struct mlc_cfg_def *defs = mlc_config_defs();
     cfg->plaintext_secrets[0] = '\0';
     if (cfg->set[MLC_CFG_MASTER_KEY] && !from_file[MLC_CFG_MASTER_KEY]) {
-        snprintf(err, errsz, "MLC_MASTER_KEY: give the key ring through MLC_MASTER_KEY_FILE, "
-                             "never in the environment");
+        snprintf(err, errsz,
+                 "MLC_MASTER_KEY: give the key ring through MLC_MASTER_KEY_FILE, "
+                 "never in the environment");
         return MLC_EINVAL;
     }
     struct mlc_keyring ring = {0};
@@ -402,8 +403,8 @@ static int rotate_file(const struct mlc_keyring *r, const char *path)
         if (rc != 0)
             unlink(tmp);
         else
-            printf("rotated %zu value%s in %s to key %s\n", rotated, rotated == 1 ? "" : "s",
-                   path, r->k[0].kid);
+            printf("rotated %zu value%s in %s to key %s\n", rotated, rotated == 1 ? "" : "s", path,
+                   r->k[0].kid);
     }
     mlc_buf_free(&out);
     return rc;

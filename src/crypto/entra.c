@@ -47,14 +47,12 @@ enum mlc_rc mlc_entra_assertion(const char *cert_pem, const char *key_pem, const
         snprintf(err, errsz, "the private key is not a PEM RSA or EC private key");
         return MLC_EINVAL;
     }
-    return assertion(thumb, tl, alg, NULL, key_pem, client_id, token_url, now_s, out, err,
-                     errsz);
+    return assertion(thumb, tl, alg, NULL, key_pem, client_id, token_url, now_s, out, err, errsz);
 }
 
 enum mlc_rc mlc_entra_assertion_pkey(const uint8_t thumb[32], const struct mlc_pkey *k,
-                                     const char *alg, const char *client_id,
-                                     const char *token_url, int64_t now_s, char **out, char *err,
-                                     size_t errsz)
+                                     const char *alg, const char *client_id, const char *token_url,
+                                     int64_t now_s, char **out, char *err, size_t errsz)
 {
     *out = NULL;
     return assertion(thumb, 32, alg, k, NULL, client_id, token_url, now_s, out, err, errsz);

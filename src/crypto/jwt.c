@@ -94,7 +94,7 @@ enum mlc_rc mlc_base64_decode(const char *in, size_t len, bool url, struct mlc_b
 struct alg_def {
     const char *name;
     const char *md;
-    bool pss;      /* RSA-PSS; else ECDSA, or PKCS#1 v1.5 for RS256 */
+    bool pss; /* RSA-PSS; else ECDSA, or PKCS#1 v1.5 for RS256 */
     bool ec;
     const char *crv; /* EC curve required */
     int coord;       /* EC coordinate length in bytes */
@@ -243,8 +243,8 @@ void mlc_pkey_free(struct mlc_pkey *k)
 static enum mlc_rc sign_with(const char *alg, json_t *extra, json_t *claims, EVP_PKEY *k,
                              char **out, char *err, size_t errsz);
 
-enum mlc_rc mlc_jwt_sign_header(const char *alg, json_t *extra, json_t *claims,
-                                const char *key_pem, char **out, char *err, size_t errsz)
+enum mlc_rc mlc_jwt_sign_header(const char *alg, json_t *extra, json_t *claims, const char *key_pem,
+                                char **out, char *err, size_t errsz)
 {
     struct mlc_pkey *k = NULL;
     if (mlc_pkey_load(key_pem, &k, err, errsz) != MLC_OK) {

@@ -1,4 +1,5 @@
-/* OAuth 1.0a (RFC 5849) with HMAC-SHA256: percent-encoding, base string, signing, header parsing. */
+/* OAuth 1.0a (RFC 5849) with HMAC-SHA256: percent-encoding, base string, signing, header parsing.
+ */
 #include "mlc/crypto.h"
 
 #include <ctype.h>
@@ -220,8 +221,8 @@ enum mlc_rc mlc_oauth1_authorization(const char *method, const char *base_url,
                                      const struct mlc_oauth1_param *query, size_t nquery,
                                      const char *realm, const char *consumer_key,
                                      const char *consumer_secret, const char *token_id,
-                                     const char *token_secret, const char *nonce,
-                                     int64_t timestamp, char **out)
+                                     const char *token_secret, const char *nonce, int64_t timestamp,
+                                     char **out)
 {
     if (nquery > MAX_PARAMS)
         return MLC_EINVAL;
@@ -229,11 +230,9 @@ enum mlc_rc mlc_oauth1_authorization(const char *method, const char *base_url,
     snprintf(ts, sizeof ts, "%lld", (long long)timestamp);
     struct mlc_oauth1_param ps[MAX_PARAMS + 6];
     size_t n = 0;
-    ps[n++] = (struct mlc_oauth1_param){"oauth_consumer_key",
-                                        consumer_key};
+    ps[n++] = (struct mlc_oauth1_param){"oauth_consumer_key", consumer_key};
     ps[n++] = (struct mlc_oauth1_param){"oauth_token", token_id};
-    ps[n++] = (struct mlc_oauth1_param){"oauth_signature_method",
-                                        "HMAC-SHA256"};
+    ps[n++] = (struct mlc_oauth1_param){"oauth_signature_method", "HMAC-SHA256"};
     ps[n++] = (struct mlc_oauth1_param){"oauth_timestamp", ts};
     ps[n++] = (struct mlc_oauth1_param){"oauth_nonce", nonce};
     ps[n++] = (struct mlc_oauth1_param){"oauth_version", "1.0"};

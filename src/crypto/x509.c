@@ -1,4 +1,5 @@
-/* Key pairs and X.509 certificates (a CA and TLS leaves for the sandbox, M2M certificates): PEM in and out. */
+/* Key pairs and X.509 certificates (a CA and TLS leaves for the sandbox, M2M certificates): PEM in
+ * and out. */
 #include "internal.h"
 
 #include <openssl/bio.h>
@@ -160,12 +161,11 @@ static enum mlc_rc build_cert(EVP_PKEY *subj, EVP_PKEY *signer, X509 *issuer,
     if (!X509_set_pubkey(x, subj))
         goto fail;
     X509_NAME *name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"ml-connector sandbox",
-                               -1, -1, 0);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                               (const unsigned char *)(spec->common_name ? spec->common_name
-                                                                         : "ml-connector"),
-                               -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+                               (const unsigned char *)"ml-connector sandbox", -1, -1, 0);
+    X509_NAME_add_entry_by_txt(
+        name, "CN", MBSTRING_ASC,
+        (const unsigned char *)(spec->common_name ? spec->common_name : "ml-connector"), -1, -1, 0);
     if (!X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name))
         goto fail;
     X509 *iss = issuer ? issuer : x;

@@ -189,8 +189,8 @@ enum mlc_rc mlc_dataverse_new(const struct mlc_dv_settings *s, struct mlc_queue 
         size_t tl = 0;
         if (mlc_x509_thumbprint(dv->set.certificate_pem, true, dv->thumb, &tl, e2, sizeof e2) !=
                 MLC_OK ||
-            tl != 32 || mlc_jwt_alg_for_key(dv->set.private_key_pem, dv->alg, sizeof dv->alg) !=
-                            MLC_OK ||
+            tl != 32 ||
+            mlc_jwt_alg_for_key(dv->set.private_key_pem, dv->alg, sizeof dv->alg) != MLC_OK ||
             mlc_pkey_load(dv->set.private_key_pem, &dv->pkey, e2, sizeof e2) != MLC_OK) {
             snprintf(err, errsz, "MLC_ENTRA_PRIVATE_KEY: not a usable PEM private key");
             goto fail;
@@ -204,8 +204,7 @@ enum mlc_rc mlc_dataverse_new(const struct mlc_dv_settings *s, struct mlc_queue 
         dv->set.private_key_pem = NULL;
         int64_t na = 0;
         if (metrics && mlc_x509_not_after(dv->set.certificate_pem, &na, e2, sizeof e2) == MLC_OK)
-            mlc_metrics_set(metrics, "mlc_dataverse_certificate_expiry_seconds", NULL,
-                            (double)na);
+            mlc_metrics_set(metrics, "mlc_dataverse_certificate_expiry_seconds", NULL, (double)na);
     } else if (dv->set.private_key_pem) {
         snprintf(err, errsz, "MLC_ENTRA_CERTIFICATE: required with MLC_ENTRA_PRIVATE_KEY");
         goto fail;
@@ -215,8 +214,7 @@ enum mlc_rc mlc_dataverse_new(const struct mlc_dv_settings *s, struct mlc_queue 
         goto fail;
     }
     if (metrics)
-        mlc_metrics_set(metrics, "mlc_dataverse_concurrency_limit", NULL,
-                        dv->set.max_concurrency);
+        mlc_metrics_set(metrics, "mlc_dataverse_concurrency_limit", NULL, dv->set.max_concurrency);
     *out = dv;
     return MLC_OK;
 fail:

@@ -64,13 +64,12 @@ static void run_once(struct mlc_reconciler *r)
                     (double)mlc_now_ms() / 1000.0);
     mlc_metrics_add(m, "mlc_reconcile_runs_total", u ? "outcome=\"unexplained\"" : "outcome=\"ok\"",
                     1);
-    mlc_log_kv(
-        u ? MLC_LOG_WARN : MLC_LOG_INFO, "reconciled",
-        json_pack("{s:I, s:O, s:O, s:O}", "differences",
-                  (json_int_t)json_array_size(json_object_get(rep, "differences")),
-                  "explained", json_object_get(rep, "explained"), "repaired",
-                  json_object_get(rep, "repaired"), "unexplained",
-                  json_object_get(rep, "unexplained")));
+    mlc_log_kv(u ? MLC_LOG_WARN : MLC_LOG_INFO, "reconciled",
+               json_pack("{s:I, s:O, s:O, s:O}", "differences",
+                         (json_int_t)json_array_size(json_object_get(rep, "differences")),
+                         "explained", json_object_get(rep, "explained"), "repaired",
+                         json_object_get(rep, "repaired"), "unexplained",
+                         json_object_get(rep, "unexplained")));
     json_decref(rep);
 }
 

@@ -227,9 +227,9 @@ bad:
     return MLC_EINVAL;
 }
 
-enum mlc_rc mlc_http_server_start(const struct mlc_http_options *opt, const struct mlc_route *routes,
-                                  size_t nroutes, struct mlc_http_server **out, char *err,
-                                  size_t errsz)
+enum mlc_rc mlc_http_server_start(const struct mlc_http_options *opt,
+                                  const struct mlc_route *routes, size_t nroutes,
+                                  struct mlc_http_server **out, char *err, size_t errsz)
 {
     struct sockaddr_storage ss;
     if (parse_listen(opt->listen, &ss, err, errsz) != MLC_OK)
@@ -241,8 +241,8 @@ enum mlc_rc mlc_http_server_start(const struct mlc_http_options *opt, const stru
     s->access_log = opt->access_log;
     s->metrics = opt->metrics;
     s->metrics_prefix = mlc_strdup(opt->metrics_prefix ? opt->metrics_prefix : "mlc_http");
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     if (opt->tls_cert_pem)
@@ -251,9 +251,9 @@ enum mlc_rc mlc_http_server_start(const struct mlc_http_options *opt, const stru
     size_t n = 0;
     /* The logger first: MHD routes messages about later options through it only then. */
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL};
-    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE,
-                                       (intptr_t)(unsigned int)(opt->threads ? opt->threads : 1),
-                                       NULL};
+    ops[n++] =
+        (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE,
+                                (intptr_t)(unsigned int)(opt->threads ? opt->threads : 1), NULL};
     s->max_connections = opt->max_connections;
     unsigned threads = opt->threads ? opt->threads : 1;
     /* Headroom so that each pool thread's share never binds before our global count does. */
@@ -265,8 +265,9 @@ enum mlc_rc mlc_http_server_start(const struct mlc_http_options *opt, const stru
                                        (intptr_t)(unsigned int)opt->max_connections_per_ip, NULL};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
                                        (intptr_t)(unsigned int)opt->connection_timeout_s, NULL};
-    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                                       (intptr_t)(opt->connection_memory ? opt->connection_memory : 64 * 1024), NULL};
+    ops[n++] = (struct MHD_OptionItem){
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (intptr_t)(opt->connection_memory ? opt->connection_memory : 64 * 1024), NULL};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTENING_ADDRESS_REUSE, (intptr_t)1u, NULL};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
@@ -280,8 +281,7 @@ enum mlc_rc mlc_http_server_start(const struct mlc_http_options *opt, const stru
     s->d = MHD_start_daemon(flags, 0, accept_policy, s, on_request, s, MHD_OPTION_ARRAY, ops,
                             MHD_OPTION_END);
     if (!s->d) {
-        snprintf(err, errsz, "cannot listen on %s (address in use, or no permission)",
-                 opt->listen);
+        snprintf(err, errsz, "cannot listen on %s (address in use, or no permission)", opt->listen);
         free(s->metrics_prefix);
         free(s->routes);
         free(s);

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *const messages[] = {"Create", "Update", "Delete", "Merge", "Assign", "SetState",
-                                       "SetStateDynamicEntity"};
+static const char *const messages[] = {
+    "Create", "Update", "Delete", "Merge", "Assign", "SetState", "SetStateDynamicEntity"};
 static const char *const tables[] = {"account", "contact", "salesorder", "salesorderdetail"};
 
 static bool in_list(const char *s, const char *const *list, size_t n)
@@ -125,9 +125,8 @@ static json_t *normalize(json_t *v, int depth)
         char t[48];
         snprintf(t, sizeof t, "%.*s", (int)(tl < 47 ? tl : 47), type);
         if (strcmp(t, "EntityReference") == 0)
-            return json_pack("{s:s, s:O?, s:O?, s:O?}", "type", t, "id",
-                             json_object_get(v, "Id"), "logicalName",
-                             json_object_get(v, "LogicalName"), "name",
+            return json_pack("{s:s, s:O?, s:O?, s:O?}", "type", t, "id", json_object_get(v, "Id"),
+                             "logicalName", json_object_get(v, "LogicalName"), "name",
                              json_object_get(v, "Name"));
         if (strcmp(t, "OptionSetValue") == 0 || strcmp(t, "Money") == 0)
             return json_pack("{s:s, s:O?}", "type", t, "value", json_object_get(v, "Value"));
@@ -148,8 +147,8 @@ static json_t *normalize(json_t *v, int depth)
     return o;
 }
 
-static enum mlc_rc copy_guid(json_t *root, const char *name, bool required, char *out,
-                             size_t outsz, const char **problem, char *detail, size_t detailsz)
+static enum mlc_rc copy_guid(json_t *root, const char *name, bool required, char *out, size_t outsz,
+                             const char **problem, char *detail, size_t detailsz)
 {
     json_t *v = json_object_get(root, name);
     out[0] = '\0';
@@ -238,8 +237,8 @@ fail:
     return MLC_EINVAL;
 }
 
-static bool auth_check(struct mlc_ingest *in, const struct ingest_secrets *s,
-                       struct mlc_request *r, const char **why)
+static bool auth_check(struct mlc_ingest *in, const struct ingest_secrets *s, struct mlc_request *r,
+                       const char **why)
 {
     if (in->dv_auth == DV_AUTH_WEBHOOKKEY) {
         const char *code = mlc_request_query(r, "code");
@@ -259,8 +258,8 @@ static bool auth_check(struct mlc_ingest *in, const struct ingest_secrets *s,
         const char *got = in->dv_auth == DV_AUTH_HEADER ? mlc_request_header(r, s->dv_pairs[i].k)
                                                         : mlc_request_query(r, s->dv_pairs[i].k);
         const char *want = s->dv_pairs[i].v;
-        ok &= got != NULL && mlc_ct_equal(got ? got : "", got ? strlen(got) : 0, want,
-                                          strlen(want));
+        ok &=
+            got != NULL && mlc_ct_equal(got ? got : "", got ? strlen(got) : 0, want, strlen(want));
     }
     *why = in->dv_auth == DV_AUTH_HEADER ? "the authentication headers do not match"
                                          : "the authentication query parameters do not match";
@@ -311,16 +310,16 @@ void dv_handle(struct mlc_request *r, void *ud)
         ev.stripped = true;
     if (!ev.relevant) {
         ingest_count(in, "dataverse", "ignored", 1);
-        mlc_reply_json(r, 200, json_pack("{s:i, s:i, s:i}", "accepted", 0, "duplicates", 0,
-                                         "ignored", 1));
+        mlc_reply_json(r, 200,
+                       json_pack("{s:i, s:i, s:i}", "accepted", 0, "duplicates", 0, "ignored", 1));
         return;
     }
-    json_t *data = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:s}", "message",
-                             ev.message, "entity", ev.entity, "entityId", ev.entity_id,
-                             "operationId", ev.operation_id, "correlationId", ev.correlation_id,
-                             "userId", ev.user_id, "initiatingUserId", ev.initiating_user_id,
-                             "organizationId", ev.organization_id, "depth", ev.depth, "stripped",
-                             ev.stripped, "source", "dataverse_webhook");
+    json_t *data =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:s}", "message", ev.message,
+                  "entity", ev.entity, "entityId", ev.entity_id, "operationId", ev.operation_id,
+                  "correlationId", ev.correlation_id, "userId", ev.user_id, "initiatingUserId",
+                  ev.initiating_user_id, "organizationId", ev.organization_id, "depth", ev.depth,
+                  "stripped", ev.stripped, "source", "dataverse_webhook");
     char dedupe[100];
     snprintf(dedupe, sizeof dedupe, "dv:%s:%s", ev.operation_id, ev.entity_id);
     struct mlc_job_spec spec = {.lane = MLC_LANE_LIVE,
@@ -332,7 +331,8 @@ void dv_handle(struct mlc_request *r, void *ud)
     enum mlc_rc rc = mlc_queue_enqueue(in->app->queue, &spec, 1, &outcome);
     json_decref(data);
     if (rc == MLC_ENOMEM) {
-        ingest_reject(in, r, "dataverse", "queue_full", "the live stream is at MLC_QUEUE_MAX_BACKLOG");
+        ingest_reject(in, r, "dataverse", "queue_full",
+                      "the live stream is at MLC_QUEUE_MAX_BACKLOG");
         return;
     }
     if (rc != MLC_OK) {
@@ -342,6 +342,7 @@ void dv_handle(struct mlc_request *r, void *ud)
     }
     bool dup = outcome == MLC_ENQ_DUPLICATE;
     ingest_count(in, "dataverse", dup ? "duplicate" : "accepted", 1);
-    mlc_reply_json(r, 202, json_pack("{s:i, s:i, s:i}", "accepted", dup ? 0 : 1, "duplicates",
-                                     dup ? 1 : 0, "ignored", 0));
+    mlc_reply_json(r, 202,
+                   json_pack("{s:i, s:i, s:i}", "accepted", dup ? 0 : 1, "duplicates", dup ? 1 : 0,
+                             "ignored", 0));
 }

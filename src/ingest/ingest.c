@@ -129,8 +129,9 @@ enum mlc_rc mlc_ingest_reload_secrets(struct mlc_ingest *in, const struct mlc_co
         return MLC_EINVAL;
     if ((in->dv_auth == DV_AUTH_WEBHOOKKEY && s->n_dv_keys == 0) ||
         (in->dv_auth != DV_AUTH_WEBHOOKKEY && s->n_dv_pairs == 0) || s->n_ns_secrets == 0) {
-        snprintf(err, errsz, "a reload would leave an endpoint without any secret; kept the "
-                             "current ones");
+        snprintf(err, errsz,
+                 "a reload would leave an endpoint without any secret; kept the "
+                 "current ones");
         secrets_free(s);
         return MLC_EINVAL;
     }
@@ -187,8 +188,8 @@ void ingest_reject(struct mlc_ingest *in, struct mlc_request *r, const char *sou
     mlc_metrics_add(in->app->metrics, "mlc_webhook_rejected_total", labels, 1);
     /* Bad input is the sender's problem: debug level, never paging anyone. */
     mlc_log_kv(MLC_LOG_DEBUG, "webhook rejected",
-               json_pack("{s:s, s:s, s:s, s:s}", "req", mlc_request_id(r), "source", source,
-                         "code", code, "detail", detail ? detail : ""));
+               json_pack("{s:s, s:s, s:s, s:s}", "req", mlc_request_id(r), "source", source, "code",
+                         code, "detail", detail ? detail : ""));
     if (detail)
         mlc_reply_problem(r, code, "%s", detail);
     else

@@ -152,8 +152,8 @@ enum mlc_rc mlc_ingest_netsuite_parse(const char *body, size_t len, const char *
         }
         *nevents = n;
     } else {
-        if ((rc = parse_event(root, "event", account_id, &events[0], problem, detail,
-                              detailsz)) != MLC_OK) {
+        if ((rc = parse_event(root, "event", account_id, &events[0], problem, detail, detailsz)) !=
+            MLC_OK) {
             json_decref(root);
             return rc;
         }
@@ -223,10 +223,9 @@ void ns_handle(struct mlc_request *r, void *ud)
     char detail[256];
     if (in->ns_auth == NS_AUTH_HMAC) {
         struct ingest_secrets *s = secrets_get(in);
-        enum mlc_rc vrc = mlc_signature_verify(mlc_request_header(r, "X-MLC-Signature"), body,
-                                               len, s->ns_secrets, s->n_ns_secrets,
-                                               mlc_now_ms() / 1000, in->ns_tolerance_s, detail,
-                                               sizeof detail);
+        enum mlc_rc vrc = mlc_signature_verify(mlc_request_header(r, "X-MLC-Signature"), body, len,
+                                               s->ns_secrets, s->n_ns_secrets, mlc_now_ms() / 1000,
+                                               in->ns_tolerance_s, detail, sizeof detail);
         secrets_put(s);
         if (vrc != MLC_OK) {
             ingest_reject(in, r, "netsuite", "unauthorized", detail);
@@ -273,7 +272,8 @@ void ns_handle(struct mlc_request *r, void *ud)
     free(events);
     if (rc == MLC_ENOMEM) {
         mlc_reply_header(r, "Retry-After", "30");
-        ingest_reject(in, r, "netsuite", "queue_full", "the live stream is at MLC_QUEUE_MAX_BACKLOG");
+        ingest_reject(in, r, "netsuite", "queue_full",
+                      "the live stream is at MLC_QUEUE_MAX_BACKLOG");
         return;
     }
     if (rc != MLC_OK) {

@@ -149,8 +149,8 @@ static enum mlc_rc check_column(struct vctx *v, const char *path, json_t *col, e
 {
     static const char *const keys[] = {"ns", "dv", "owner", "type", "maxLength", "values", NULL};
     static const char *const owners[] = {"netsuite", "create", "crm", NULL};
-    static const char *const types[] = {"string", "money", "decimal", "int",
-                                        "bool",   "choice", "date", NULL};
+    static const char *const types[] = {"string", "money",  "decimal", "int",
+                                        "bool",   "choice", "date",    NULL};
     char p[256];
     enum mlc_rc rc;
     if (!json_is_object(col))
@@ -203,16 +203,16 @@ static enum mlc_rc check_column(struct vctx *v, const char *path, json_t *col, e
     }
     json_t *ml = json_object_get(col, "maxLength");
     subpath(p, sizeof p, path, ".maxLength");
-    if (ml && (!json_is_integer(ml) || json_integer_value(ml) < 1 ||
-               json_integer_value(ml) > 1048576))
+    if (ml &&
+        (!json_is_integer(ml) || json_integer_value(ml) < 1 || json_integer_value(ml) > 1048576))
         return fail(v, p, "must be an integer 1..1048576");
     json_t *vals = json_object_get(col, "values");
     subpath(p, sizeof p, path, ".values");
     if (vals) {
         if (!json_is_string(vals))
             return fail(v, p, "must name a value table");
-        if (!json_is_object(json_object_get(json_object_get(v->root, "valueTables"),
-                                            json_string_value(vals))))
+        if (!json_is_object(
+                json_object_get(json_object_get(v->root, "valueTables"), json_string_value(vals))))
             return fail(v, p, "no value table '%s' in $.valueTables", json_string_value(vals));
     } else if (type && strcmp(type, "choice") == 0) {
         return fail(v, p, "is required for a choice column");
@@ -249,12 +249,31 @@ static enum mlc_rc check_link(struct vctx *v, const char *path, json_t *sec, con
 
 static enum mlc_rc check_section(struct vctx *v, enum mlc_map_kind k)
 {
-    static const char *const common[] = {
-        "table",    "entitySet",  "key",     "netsuiteColumns", "columns",     "filter",
-        "inactive", "parent",     "owner",   "primaryContact",  "account",     "customer",
-        "currencyField", "totalField", "totalColumn", "statusField", "statusLabelField",
-        "statusColumn",  "statuses",   "keyField",    "order",       "productBy",
-        "productColumns", "specialLines", NULL};
+    static const char *const common[] = {"table",
+                                         "entitySet",
+                                         "key",
+                                         "netsuiteColumns",
+                                         "columns",
+                                         "filter",
+                                         "inactive",
+                                         "parent",
+                                         "owner",
+                                         "primaryContact",
+                                         "account",
+                                         "customer",
+                                         "currencyField",
+                                         "totalField",
+                                         "totalColumn",
+                                         "statusField",
+                                         "statusLabelField",
+                                         "statusColumn",
+                                         "statuses",
+                                         "keyField",
+                                         "order",
+                                         "productBy",
+                                         "productColumns",
+                                         "specialLines",
+                                         NULL};
     char path[64], p[256];
     snprintf(path, sizeof path, "$.%s", section_names[k]);
     json_t *sec = json_object_get(v->root, section_names[k]);
@@ -470,9 +489,9 @@ enum mlc_rc mlc_mapping_parse(const char *text, size_t len, const char *name,
         return MLC_EINVAL;
     }
     enum mlc_rc rc = MLC_OK;
-    static const char *const top[] = {"version", "account",      "contact",
-                                      "salesorder", "salesorderdetail", "valueTables",
-                                      "link", NULL}; /* link: checked by `link` (src/dayone/) */
+    static const char *const top[] = {
+        "version",     "account", "contact", "salesorder", "salesorderdetail",
+        "valueTables", "link",    NULL}; /* link: checked by `link` (src/dayone/) */
     if (!json_is_object(root)) {
         rc = fail(&v, "$", "must be an object");
         goto fail;
@@ -558,8 +577,8 @@ enum mlc_rc mlc_mapping_load(const char *path, struct mlc_mapping **out, char *e
     fclose(f);
     if (rc == MLC_OK) {
         const char *base = strrchr(path, '/');
-        rc = mlc_mapping_parse(b.data ? b.data : "", b.len, base ? base + 1 : path, out, err,
-                               errsz);
+        rc =
+            mlc_mapping_parse(b.data ? b.data : "", b.len, base ? base + 1 : path, out, err, errsz);
     }
     mlc_buf_free(&b);
     return rc;

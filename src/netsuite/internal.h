@@ -16,8 +16,8 @@ struct mlc_netsuite {
     char *strs[NS_NSTR];
     char base[512]; /* no trailing slash */
     char token_url[640];
-    char alg[8];     /* M2M JWT alg */
-    char key_id[80]; /* what identifies "the key" in Redis: kid + key fingerprint */
+    char alg[8];           /* M2M JWT alg */
+    char key_id[80];       /* what identifies "the key" in Redis: kid + key fingerprint */
     struct mlc_pkey *pkey; /* M2M signing key, parsed at start (its PEM is wiped then) */
     struct mlc_queue *q;
     struct mlc_metrics *metrics;

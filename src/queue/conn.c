@@ -1,4 +1,5 @@
-/* Redis connections: URL parsing, connect/auth/select, generic commands, the request-thread pool. */
+/* Redis connections: URL parsing, connect/auth/select, generic commands, the request-thread pool.
+ */
 #include "internal.h"
 #include "mlc/config.h"
 #include "mlc/log.h"
@@ -48,7 +49,8 @@ static enum mlc_rc parse_url(struct mlc_queue *q, const char *url, char *err, si
     if (strncmp(url, "redis://", 8) == 0) {
         p = url + 8;
     } else {
-        snprintf(err, errsz, "MLC_REDIS_URL: must start with redis:// (TLS goes through a sidecar)");
+        snprintf(err, errsz,
+                 "MLC_REDIS_URL: must start with redis:// (TLS goes through a sidecar)");
         return MLC_EINVAL;
     }
     q->port = 6379;

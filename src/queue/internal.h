@@ -33,7 +33,7 @@ struct mlc_queue {
     atomic_bool healthy;
     atomic_llong health_checked_ms;
     atomic_bool paused[MLC_LANE__COUNT]; /* cache refreshed by the scheduler */
-    struct mlc_sentinel *sn; /* NULL unless MLC_REDIS_SENTINELS is set (sentinel.c) */
+    struct mlc_sentinel *sn;             /* NULL unless MLC_REDIS_SENTINELS is set (sentinel.c) */
     /* group commit: enqueue requests waiting to be written, batches in flight */
     pthread_mutex_t gc_mu;
     pthread_cond_t gc_cv;

@@ -30,7 +30,8 @@ static const char enqueue_lua[] =
     "    res = 1\n"
     "  else\n"
     "    local id = redis.call('XADD', p .. 'q:' .. lane, '*', 'j', payload)\n"
-    "    if rec ~= '' then redis.call('SET', p .. 'q:w:' .. lane .. ':' .. rec, id, 'EX', 3600) end\n"
+    "    if rec ~= '' then redis.call('SET', p .. 'q:w:' .. lane .. ':' .. rec, id, 'EX', 3600) "
+    "end\n"
     "  end\n"
     "  out[#out + 1] = res\n"
     "end\n"
@@ -111,15 +112,16 @@ static const char breaker_lua[] =
     "return 0\n";
 
 /* ARGV: prefix, dlq entry id, lane, payload. XDEL first so two replays never both enqueue. */
-static const char replay_lua[] = "if redis.call('XDEL', ARGV[1] .. 'q:dlq', ARGV[2]) == 0 then\n"
-                                 "  return 0\n"
-                                 "end\n"
-                                 "redis.call('XADD', ARGV[1] .. 'q:' .. ARGV[3], '*', 'j', ARGV[4])\n"
-                                 "return 1\n";
+static const char replay_lua[] =
+    "if redis.call('XDEL', ARGV[1] .. 'q:dlq', ARGV[2]) == 0 then\n"
+    "  return 0\n"
+    "end\n"
+    "redis.call('XADD', ARGV[1] .. 'q:' .. ARGV[3], '*', 'j', ARGV[4])\n"
+    "return 1\n";
 
 static const char *const scripts[SCRIPT__COUNT] = {
-    [SCRIPT_ENQUEUE] = enqueue_lua, [SCRIPT_START] = start_lua, [SCRIPT_ACK] = ack_lua,
-    [SCRIPT_RETRY] = retry_lua,     [SCRIPT_DEAD] = dead_lua,   [SCRIPT_DUE] = due_lua,
+    [SCRIPT_ENQUEUE] = enqueue_lua, [SCRIPT_START] = start_lua,   [SCRIPT_ACK] = ack_lua,
+    [SCRIPT_RETRY] = retry_lua,     [SCRIPT_DEAD] = dead_lua,     [SCRIPT_DUE] = due_lua,
     [SCRIPT_BREAKER] = breaker_lua, [SCRIPT_REPLAY] = replay_lua,
 };
 

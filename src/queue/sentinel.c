@@ -92,8 +92,7 @@ static enum mlc_rc ask(struct mlc_sentinel *sn, char *err, size_t errsz)
         if (ok)
             return MLC_OK;
     }
-    snprintf(err, errsz, "no Sentinel of MLC_REDIS_SENTINELS knows a primary named '%s'",
-             sn->name);
+    snprintf(err, errsz, "no Sentinel of MLC_REDIS_SENTINELS knows a primary named '%s'", sn->name);
     return MLC_EUNAVAIL;
 }
 
@@ -211,7 +210,8 @@ bool redis_is_primary(struct mlc_redis *c)
     const char *argv[1] = {"ROLE"};
     redisReply *r = qcmd(c, 1, argv, NULL);
     bool ok = r && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
-              r->element[0]->type == REDIS_REPLY_STRING && strcmp(r->element[0]->str, "master") == 0;
+              r->element[0]->type == REDIS_REPLY_STRING &&
+              strcmp(r->element[0]->str, "master") == 0;
     if (r)
         freeReplyObject(r);
     return ok;

@@ -338,9 +338,8 @@ static struct mlc_job *entry_to_job(const redisReply *e, enum mlc_lane lane, cha
     return j;
 }
 
-static void dead_raw(struct mlc_queue *q, struct mlc_redis *c, enum mlc_lane lane,
-                     const char *id, const char *payload, const char *reason, const char *fp,
-                     const char *kind)
+static void dead_raw(struct mlc_queue *q, struct mlc_redis *c, enum mlc_lane lane, const char *id,
+                     const char *payload, const char *reason, const char *fp, const char *kind)
 {
     char cap[24], at[24];
     snprintf(cap, sizeof cap, "%lld", q->s.dlq_max_entries);
@@ -445,10 +444,10 @@ static enum mlc_rc read_new(struct mlc_queue *q, struct mlc_redis *c, const char
     char key[256], block[24];
     stream_key(q, lane, key, sizeof key);
     snprintf(block, sizeof block, "%d", block_ms);
-    const char *argv[] = {"XREADGROUP", "GROUP", GROUP, consumer, "COUNT", "1", "BLOCK",
-                          block, "STREAMS", key, ">"};
-    const char *argv_nb[] = {"XREADGROUP", "GROUP", GROUP, consumer, "COUNT", "1",
-                             "STREAMS", key, ">"};
+    const char *argv[] = {"XREADGROUP", "GROUP", GROUP,     consumer, "COUNT", "1",
+                          "BLOCK",      block,   "STREAMS", key,      ">"};
+    const char *argv_nb[] = {"XREADGROUP", "GROUP",   GROUP, consumer, "COUNT",
+                             "1",          "STREAMS", key,   ">"};
     redisReply *r = block_ms > 0 ? qcmd(c, 11, argv, NULL) : qcmd(c, 9, argv_nb, NULL);
     if (!r)
         return MLC_EUNAVAIL;
@@ -500,9 +499,8 @@ enum mlc_rc mlc_queue_next(struct mlc_queue *q, struct mlc_redis *c, const char 
         return MLC_OK;
     }
     /* Workers that also serve bulk block briefly so bulk work is not left waiting long. */
-    return read_new(q, c, consumer, MLC_LANE_LIVE, bulk ? (block_ms < 200 ? block_ms : 200)
-                                                        : block_ms,
-                    out);
+    return read_new(q, c, consumer, MLC_LANE_LIVE,
+                    bulk ? (block_ms < 200 ? block_ms : 200) : block_ms, out);
 }
 
 enum mlc_rc mlc_queue_touch(struct mlc_queue *q, struct mlc_redis *c, enum mlc_lane lane,
@@ -566,8 +564,8 @@ static bool breaker(struct mlc_queue *q, struct mlc_redis *c, const struct mlc_j
     snprintf(now, sizeof now, "%lld", (long long)mlc_now_ms());
     snprintf(win, sizeof win, "%lld", (long long)q->s.breaker_window_s * 1000);
     snprintf(th, sizeof th, "%d", q->s.breaker_threshold);
-    const char *argv[] = {q->prefix, mlc_lane_name(j->lane), fp, now, win, th,
-                          oid ? oid : j->entry_id};
+    const char *argv[] = {q->prefix, mlc_lane_name(j->lane), fp, now, win,
+                          th,        oid ? oid : j->entry_id};
     redisReply *r = qscript(c, SCRIPT_BREAKER, 7, argv, NULL);
     long long v = r && r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
     if (r)
@@ -613,8 +611,8 @@ enum mlc_rc mlc_queue_retry(struct mlc_queue *q, struct mlc_redis *c, const stru
     if (attempts > q->s.max_attempts) {
         /* MLC_QUEUE_MAX_ATTEMPTS counts retries: the job ran max_attempts + 1 times. */
         char why[400];
-        snprintf(why, sizeof why, "gave up after %d retries (%d runs): %s", attempts - 1,
-                 attempts, reason);
+        snprintf(why, sizeof why, "gave up after %d retries (%d runs): %s", attempts - 1, attempts,
+                 reason);
         *dead = true;
         return mlc_queue_dead(q, c, j, why, fingerprint, true);
     }
@@ -624,10 +622,9 @@ enum mlc_rc mlc_queue_retry(struct mlc_queue *q, struct mlc_redis *c, const stru
         *dead = true;
         return dead_job(q, c, j, reason, why, fingerprint);
     }
-    int64_t delay = retry_after_ms > 0
-                        ? retry_after_ms
-                        : mlc_backoff_ms(attempts, q->s.retry_base_ms, q->s.retry_max_s,
-                                         mlc_rand_u64());
+    int64_t delay = retry_after_ms > 0 ? retry_after_ms
+                                       : mlc_backoff_ms(attempts, q->s.retry_base_ms,
+                                                        q->s.retry_max_s, mlc_rand_u64());
     json_t *env = json_deep_copy(j->envelope);
     json_object_set_new(env, "attempts", json_integer(attempts));
     json_object_set_new(env, "last_error", json_string(reason));

@@ -1,4 +1,5 @@
-/* `ml-connector sandbox`: command line, credentials (CA, TLS, M2M key, TBA tokens, webhook secret), listeners, printed settings. */
+/* `ml-connector sandbox`: command line, credentials (CA, TLS, M2M key, TBA tokens, webhook secret),
+ * listeners, printed settings. */
 #include "mlc/sandbox.h"
 #include "mlc/crypto.h"
 #include "mlc/http.h"
@@ -168,8 +169,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
             o->creds = v;
         } else if (strcmp(a, "--account-id") == 0) {
             size_t l = strlen(v);
-            if (l == 0 || l > 40 || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                              "0123456789_-") != l)
+            if (l == 0 || l > 40 ||
+                strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                          "0123456789_-") != l)
                 return usage_error("--account-id: letters, digits, _ and - only: %s", v);
             o->account = v;
         } else if (strcmp(a, "--timezone") == 0) {
@@ -338,8 +340,8 @@ static int make_credentials(const struct opts *o, struct creds *c, struct ns_san
     if (!c->ca_cert || !c->ca_key || !*c->ca_cert || !*c->ca_key) {
         MLC_FREE(c->ca_cert);
         MLC_FREE(c->ca_key);
-        struct mlc_cert_spec ca = {.common_name = "ml-connector sandbox CA", .days = 3650,
-                                   .is_ca = true};
+        struct mlc_cert_spec ca = {
+            .common_name = "ml-connector sandbox CA", .days = 3650, .is_ca = true};
         if (mlc_key_generate(MLC_KEY_EC_P256, &c->ca_key, NULL, err, sizeof err) != MLC_OK ||
             mlc_x509_self_signed(c->ca_key, &ca, &c->ca_cert, err, sizeof err) != MLC_OK ||
             !write_file(c->dir, "ca-key.pem", c->ca_key, true) ||
@@ -368,8 +370,8 @@ static int make_credentials(const struct opts *o, struct creds *c, struct ns_san
         else
             dns[nd++] = names[i];
     }
-    struct mlc_cert_spec leaf = {.common_name = o->public_host, .days = 825, .dns = dns,
-                                 .ndns = nd, .ips = ips, .nips = ni};
+    struct mlc_cert_spec leaf = {
+        .common_name = o->public_host, .days = 825, .dns = dns, .ndns = nd, .ips = ips, .nips = ni};
     if (mlc_key_generate(MLC_KEY_EC_P256, &c->tls_key, NULL, err, sizeof err) != MLC_OK ||
         mlc_x509_issue(c->ca_cert, c->ca_key, c->tls_key, &leaf, &c->tls_cert, err, sizeof err) !=
             MLC_OK ||
@@ -384,8 +386,8 @@ static int make_credentials(const struct opts *o, struct creds *c, struct ns_san
     if (!c->m2m_key || !c->m2m_cert || !*c->m2m_key || !*c->m2m_cert) {
         MLC_FREE(c->m2m_key);
         MLC_FREE(c->m2m_cert);
-        struct mlc_cert_spec cs = {.common_name = "ml-connector NetSuite M2M", .days = 730,
-                                   .is_ca = false};
+        struct mlc_cert_spec cs = {
+            .common_name = "ml-connector NetSuite M2M", .days = 730, .is_ca = false};
         enum mlc_key_type kt = strcmp(o->key_type, "rsa") == 0 ? MLC_KEY_RSA3072 : MLC_KEY_EC_P256;
         if (mlc_key_generate(kt, &c->m2m_key, NULL, err, sizeof err) != MLC_OK ||
             mlc_x509_self_signed(c->m2m_key, &cs, &c->m2m_cert, err, sizeof err) != MLC_OK ||
@@ -415,9 +417,9 @@ static int make_credentials(const struct opts *o, struct creds *c, struct ns_san
     };
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
         const char *v = json_string_value(json_object_get(pj, ids[i].key));
-        if (v && *v && strlen(v) < ids[i].sz && strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghij"
-                                                          "klmnopqrstuvwxyz0123456789-_") ==
-                                                      strlen(v))
+        if (v && *v && strlen(v) < ids[i].sz &&
+            strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghij"
+                      "klmnopqrstuvwxyz0123456789-_") == strlen(v))
             snprintf(ids[i].dst, ids[i].sz, "%s", v);
         else if (ids[i].kind == 0)
             random_id(ids[i].dst, ids[i].sz, 32);
@@ -435,8 +437,9 @@ static int make_credentials(const struct opts *o, struct creds *c, struct ns_san
         char *pub = NULL;
         if (!pem || mlc_x509_public_key(pem, &pub, err, sizeof err) != MLC_OK) {
             free(pem);
-            fprintf(stderr, "ml-connector sandbox: --netsuite-public-key %s: not a PEM key or "
-                            "certificate\n",
+            fprintf(stderr,
+                    "ml-connector sandbox: --netsuite-public-key %s: not a PEM key or "
+                    "certificate\n",
                     o->ext_key[k]);
             return 2;
         }
@@ -444,8 +447,9 @@ static int make_credentials(const struct opts *o, struct creds *c, struct ns_san
         int bits = 0;
         if (mlc_key_describe(pub, kty, sizeof kty, &bits, crv, sizeof crv) == MLC_OK &&
             strcmp(kty, "RSA") == 0 && bits < 3072)
-            mlc_log(MLC_LOG_WARN, "--netsuite-public-key: RSA %d bits; NetSuite asks for 3072 or "
-                                  "4096",
+            mlc_log(MLC_LOG_WARN,
+                    "--netsuite-public-key: RSA %d bits; NetSuite asks for 3072 or "
+                    "4096",
                     bits);
         free(pem);
         struct ns_m2m_key *key = &s->keys[s->nkeys++];
@@ -486,14 +490,13 @@ static void settings_text(const struct opts *o, const struct creds *c, const str
 
 static void credentials_json(const struct creds *c, const struct ns_sandbox *s, struct mlc_buf *b)
 {
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-                          "accountId", s->account_id, "baseUrl", s->base_url, "clientId",
-                          s->client_id, "certificateId", s->keys[0].cert_id, "privateKeyFile",
-                          "netsuite-m2m-private-key.pem", "certificateFile",
-                          "netsuite-m2m-certificate.pem", "consumerKey", s->consumer_key,
-                          "consumerSecret", s->consumer_secret, "tokenId", s->token_id,
-                          "tokenSecret", s->token_secret, "webhookSecret", s->webhook_secret,
-                          "caFile", "ca.pem");
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "accountId",
+                  s->account_id, "baseUrl", s->base_url, "clientId", s->client_id, "certificateId",
+                  s->keys[0].cert_id, "privateKeyFile", "netsuite-m2m-private-key.pem",
+                  "certificateFile", "netsuite-m2m-certificate.pem", "consumerKey", s->consumer_key,
+                  "consumerSecret", s->consumer_secret, "tokenId", s->token_id, "tokenSecret",
+                  s->token_secret, "webhookSecret", s->webhook_secret, "caFile", "ca.pem");
     char *t = json_dumps(o, JSON_INDENT(2));
     json_decref(o);
     mlc_buf_printf(b, "%s\n", t);
@@ -506,26 +509,39 @@ static int start_dataverse(const struct opts *o, const struct creds *c, struct n
 {
     char err[512];
     json_t *cust = NULL, *reps = NULL, *items = NULL, *contacts = NULL;
-    ns_db_inspect(s, "SELECT c.id, c.entityid, c.companyname, c.email, a.zip, a.city"
-                     " FROM customer c LEFT JOIN entityaddress a ON a.nkey = c.defaultbillingaddress"
-                     " WHERE c.isperson = 'F' AND c.companyname IS NOT NULL ORDER BY c.id",
+    ns_db_inspect(s,
+                  "SELECT c.id, c.entityid, c.companyname, c.email, a.zip, a.city"
+                  " FROM customer c LEFT JOIN entityaddress a ON a.nkey = c.defaultbillingaddress"
+                  " WHERE c.isperson = 'F' AND c.companyname IS NOT NULL ORDER BY c.id",
                   60, &cust, err, sizeof err);
-    ns_db_inspect(s, "SELECT firstname, lastname, email FROM employee WHERE issalesrep = 'T'"
-                     " ORDER BY id",
+    ns_db_inspect(s,
+                  "SELECT firstname, lastname, email FROM employee WHERE issalesrep = 'T'"
+                  " ORDER BY id",
                   100, &reps, err, sizeof err);
-    ns_db_inspect(s, "SELECT id, itemid, displayname, itemtype FROM item ORDER BY id", 5000,
-                  &items, err, sizeof err);
-    ns_db_inspect(s, "SELECT firstname, lastname, email FROM contact WHERE email IS NOT NULL"
-                     " ORDER BY id",
+    ns_db_inspect(s, "SELECT id, itemid, displayname, itemtype FROM item ORDER BY id", 5000, &items,
+                  err, sizeof err);
+    ns_db_inspect(s,
+                  "SELECT firstname, lastname, email FROM contact WHERE email IS NOT NULL"
+                  " ORDER BY id",
                   60, &contacts, err, sizeof err);
-    struct mlc_dv_launch l = {
-        .port = o->dv_port, .listen_host = o->listen_host, .public_host = o->public_host,
-        .threads = (unsigned)o->threads, .tls_cert_pem = o->plain ? NULL : c->tls_cert,
-        .tls_key_pem = o->plain ? NULL : c->tls_key, .creds_dir = c->dir,
-        .provisioned = !o->dv_schema || strcmp(o->dv_schema, "provisioned") == 0,
-        .entra_certificate = o->entra_cert, .admin_token = o->admin_token,
-        .webhook_ca_file = o->events_ca, .settings_json = o->dv_flags, .seed = o->ns.seed,
-        .ns_customers = cust, .ns_reps = reps, .ns_items = items, .ns_contacts = contacts};
+    struct mlc_dv_launch l = {.port = o->dv_port,
+                              .listen_host = o->listen_host,
+                              .public_host = o->public_host,
+                              .threads = (unsigned)o->threads,
+                              .tls_cert_pem = o->plain ? NULL : c->tls_cert,
+                              .tls_key_pem = o->plain ? NULL : c->tls_key,
+                              .creds_dir = c->dir,
+                              .provisioned =
+                                  !o->dv_schema || strcmp(o->dv_schema, "provisioned") == 0,
+                              .entra_certificate = o->entra_cert,
+                              .admin_token = o->admin_token,
+                              .webhook_ca_file = o->events_ca,
+                              .settings_json = o->dv_flags,
+                              .seed = o->ns.seed,
+                              .ns_customers = cust,
+                              .ns_reps = reps,
+                              .ns_items = items,
+                              .ns_contacts = contacts};
     enum mlc_rc rc = mlc_dv_launch(&l, dv, env, err, sizeof err);
     json_decref(cust);
     json_decref(reps);
@@ -650,8 +666,7 @@ int mlc_sandbox_main(int argc, char **argv)
     mlc_buf_free(&cj);
     mlc_log_kv(MLC_LOG_INFO, "sandbox ready",
                json_pack("{s:s, s:s, s:s, s:i}", "netsuite", s->base_url, "credentials", c.dir,
-                         "dataverse", dv ? "started" : "not started", "threads",
-                         (int)o.threads));
+                         "dataverse", dv ? "started" : "not started", "threads", (int)o.threads));
 
     int sig = 0;
     sigwait(&stopset, &sig);

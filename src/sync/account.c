@@ -41,8 +41,8 @@ void sync_inactive(json_t *sec, struct rec *r)
     if (!ina)
         return;
     char v[64];
-    bool off = sync_text(sync_path_get(r->ns, json_string_value(json_object_get(ina, "field"))),
-                         v, sizeof v) &&
+    bool off = sync_text(sync_path_get(r->ns, json_string_value(json_object_get(ina, "field"))), v,
+                         sizeof v) &&
                strcmp(v, json_string_value(json_object_get(ina, "value"))) == 0;
     json_object_set_new(r->payload, "statecode", json_integer(off ? 1 : 0));
     json_object_set_new(r->payload, "statuscode", json_integer(off ? 2 : 1));
@@ -163,8 +163,7 @@ static long long id_of(json_t *v)
     return (long long)u;
 }
 
-void sync_ensure_customers(struct sync_job *j, const long long *ids, size_t n, bool *ok,
-                           bool *busy)
+void sync_ensure_customers(struct sync_job *j, const long long *ids, size_t n, bool *ok, bool *busy)
 {
     struct rec *st = mlc_calloc(n + 1, sizeof *st);
     for (size_t i = 0; i < n; i++)
@@ -276,8 +275,8 @@ void sync_set_primary(struct sync_job *j, long long customer, long long contact)
     if (j->s->dry_run) {
         /* dry run: the PATCH the real run makes once both rows exist (audited, not sent) */
         if (!pc || strcmp(pc, want) != 0) {
-            json_t *ch = json_pack("{s:{s:s?, s:s}}", "primarycontactid", "before", pc, "after",
-                                   want);
+            json_t *ch =
+                json_pack("{s:{s:s?, s:s}}", "primarycontactid", "before", pc, "after", want);
             sync_audit_one(j, "customer", customer, adv, ACT_UPDATED, NULL, ch, 0);
             json_decref(ch);
         }
@@ -295,8 +294,8 @@ void sync_set_primary(struct sync_job *j, long long customer, long long contact)
             json_t *f = json_pack("{s:s}", "pc", want);
             sync_state_set(j, "customer", customer, f);
             json_decref(f);
-            json_t *ch = json_pack("{s:{s:s?, s:s}}", "primarycontactid", "before", pc, "after",
-                                   want);
+            json_t *ch =
+                json_pack("{s:{s:s?, s:s}}", "primarycontactid", "before", pc, "after", want);
             sync_audit_one(j, "customer", customer, adv, ACT_UPDATED, NULL, ch, 1);
             json_decref(ch);
         } else if (e.retryable) {

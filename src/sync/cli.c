@@ -68,15 +68,15 @@ int mlc_sync_cli_main(int argc, char **argv)
         "usage: ml-connector sync --type customer|contact|salesorder --id N\n"
         "\n"
         "Enqueues a forced sync of one record on the live stream (it bypasses the no-op skip and\n"
-        "the stale-write guard); a running `serve` does it. The twin of POST /v1/sync/{type}/{id}.\n";
+        "the stale-write guard); a running `serve` does it. The twin of POST "
+        "/v1/sync/{type}/{id}.\n";
     if (want_help(argc, argv)) {
         fputs(help, stdout);
         return 0;
     }
     const char *type = arg(argc, argv, "--type"), *id = arg(argc, argv, "--id");
     uint64_t n;
-    if (!type || !id || mlc_ns_type_parse(type) < 0 || mlc_parse_u64(id, &n) != MLC_OK ||
-        n == 0) {
+    if (!type || !id || mlc_ns_type_parse(type) < 0 || mlc_parse_u64(id, &n) != MLC_OK || n == 0) {
         fputs(help, stderr);
         return 2;
     }
@@ -87,8 +87,8 @@ int mlc_sync_cli_main(int argc, char **argv)
     char rec[64], ids[24];
     snprintf(rec, sizeof rec, "%s:%llu", type, (unsigned long long)n);
     snprintf(ids, sizeof ids, "%llu", (unsigned long long)n);
-    json_t *data = json_pack("{s:s, s:s, s:s, s:s, s:b}", "recordType", type, "recordId", ids,
-                             "op", "change", "source", "cli", "force", 1);
+    json_t *data = json_pack("{s:s, s:s, s:s, s:s, s:b}", "recordType", type, "recordId", ids, "op",
+                             "change", "source", "cli", "force", 1);
     struct mlc_job_spec spec = {
         .lane = MLC_LANE_LIVE, .kind = type, .record = rec, .dedupe = NULL, .data = data};
     enum mlc_enqueue_outcome o;
@@ -138,8 +138,7 @@ int mlc_audit_cli_main(int argc, char **argv)
         return 2;
     }
     for (int i = 1; i < argc; i += 2) {
-        static const char *const known[] = {"--since", "--type", "--action", "--record",
-                                            "--limit"};
+        static const char *const known[] = {"--since", "--type", "--action", "--record", "--limit"};
         bool ok = i + 1 < argc;
         bool hit = false;
         for (size_t k = 0; ok && k < 5; k++)
@@ -176,8 +175,8 @@ int mlc_audit_cli_main(int argc, char **argv)
             for (size_t f = 0; f + 1 < json_array_size(fields); f += 2) {
                 const char *name = json_string_value(json_array_get(fields, f));
                 const char *text = json_string_value(json_array_get(fields, f + 1));
-                json_t *e = name && text && strcmp(name, "e") == 0 ? json_loads(text, 0, NULL)
-                                                                   : NULL;
+                json_t *e =
+                    name && text && strcmp(name, "e") == 0 ? json_loads(text, 0, NULL) : NULL;
                 if (e && field_is(e, "type", type) && field_is(e, "action", action) &&
                     field_is(e, "nsId", record) && printed < limit) {
                     json_object_set_new(e, "id", json_string(last));

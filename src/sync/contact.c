@@ -22,8 +22,8 @@ void sync_contact_records(struct sync_job *j, json_t **nsrecs, size_t n)
 {
     struct mlc_sync *s = j->s;
     json_t *sec = mlc_mapping_section(s->mapping, MLC_MAP_CONTACT);
-    const char *nav = json_string_value(json_object_get(json_object_get(sec, "account"),
-                                                        "navigation"));
+    const char *nav =
+        json_string_value(json_object_get(json_object_get(sec, "account"), "navigation"));
     char prop[140];
     snprintf(prop, sizeof prop, "%s@odata.bind", nav);
     struct rec *recs = mlc_calloc(n + 1, sizeof *recs);

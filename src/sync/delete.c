@@ -8,8 +8,9 @@
 
 static enum mlc_map_kind kind_of(enum mlc_ns_type t)
 {
-    return t == MLC_NS_CUSTOMER ? MLC_MAP_CUSTOMER : t == MLC_NS_CONTACT ? MLC_MAP_CONTACT
-                                                                          : MLC_MAP_ORDER;
+    return t == MLC_NS_CUSTOMER  ? MLC_MAP_CUSTOMER
+           : t == MLC_NS_CONTACT ? MLC_MAP_CONTACT
+                                 : MLC_MAP_ORDER;
 }
 
 void sync_delete(struct sync_job *j, enum mlc_ns_type t, long long id)

@@ -22,8 +22,9 @@ static void count(struct sync_job *j, const char *outcome)
 
 static enum mlc_map_kind kind_of_type(enum mlc_ns_type t)
 {
-    return t == MLC_NS_CUSTOMER ? MLC_MAP_CUSTOMER : t == MLC_NS_CONTACT ? MLC_MAP_CONTACT
-                                                                          : MLC_MAP_ORDER;
+    return t == MLC_NS_CUSTOMER  ? MLC_MAP_CUSTOMER
+           : t == MLC_NS_CONTACT ? MLC_MAP_CONTACT
+                                 : MLC_MAP_ORDER;
 }
 
 /* The record a Dataverse row belongs to, from rev:<table>:<guid>. */
@@ -189,8 +190,8 @@ void sync_dataverse_event(struct sync_job *j, json_t *data)
     const char *type = mlc_ns_type_name(t);
     bool report_only;
     if (strcmp(message, "Delete") == 0) {
-        report_only = strcmp(mlc_config_str(&j->ctx->app->cfg, MLC_CFG_CRM_DELETE_POLICY),
-                             "report") == 0;
+        report_only =
+            strcmp(mlc_config_str(&j->ctx->app->cfg, MLC_CFG_CRM_DELETE_POLICY), "report") == 0;
         json_t *ch = json_pack("{s:{s:s, s:n}}", "row", "before", guid, "after");
         sync_audit_one(j, type, id, guid, report_only ? ACT_DRIFT_REPORTED : ACT_DRIFT_REVERTED,
                        NULL, ch, 0);

@@ -34,8 +34,8 @@ struct mlc_sync {
     pthread_mutex_t sink_mu;
     bool dry_run;
     int64_t audit_max, audit_retention_ms;
-    atomic_int line_key;       /* line alternate key: 0 unknown, 1 Active, 2 not (yet) */
-    atomic_llong line_key_at;  /* when it was last found not Active (monotonic ms) */
+    atomic_int line_key;      /* line alternate key: 0 unknown, 1 Active, 2 not (yet) */
+    atomic_llong line_key_at; /* when it was last found not Active (monotonic ms) */
 };
 
 /* Outcome of one record (also the audit action). */
@@ -59,12 +59,12 @@ const char *sync_action_name(enum rec_action a);
 /* One record in a batch. */
 struct rec {
     long long id;
-    json_t *ns;         /* NetSuite record (borrowed from the read result) */
-    json_t *payload;    /* mapped NetSuite-owned columns and binds (owned) */
-    json_t *create;     /* columns written on create only (owned) */
-    json_t *exc;        /* mapping exceptions: array of {code, field, value, detail} (owned) */
-    json_t *extra;      /* kind-specific data kept with the state (owned, may be NULL) */
-    int64_t nslm;       /* NetSuite last-modified (UTC ms) */
+    json_t *ns;      /* NetSuite record (borrowed from the read result) */
+    json_t *payload; /* mapped NetSuite-owned columns and binds (owned) */
+    json_t *create;  /* columns written on create only (owned) */
+    json_t *exc;     /* mapping exceptions: array of {code, field, value, detail} (owned) */
+    json_t *extra;   /* kind-specific data kept with the state (owned, may be NULL) */
+    int64_t nslm;    /* NetSuite last-modified (UTC ms) */
     char hash[65];
     /* state loaded from Redis */
     bool have_state;
@@ -92,7 +92,7 @@ struct sync_job {
     char owner[96]; /* lease owner */
     bool force;     /* bypass the no-op skip and the stale guard */
     size_t ns_calls;
-    int depth;      /* ensure-customer recursion */
+    int depth;         /* ensure-customer recursion */
     bool last_attempt; /* a retryable failure now is dead-lettered by the pool */
     json_t *bad;       /* "type:id" -> {retry, after, reason, cls}: records that failed */
     /* the job's outcome so far */

@@ -225,17 +225,15 @@ json_t *sync_body(const struct rec *r, bool create, bool with_state_cols)
         json_object_set_new(b, "mlc_netsuitelastmodified", json_string(lm));
         json_object_set_new(b, "mlc_syncstatehash", json_string(r->hash));
         json_object_set_new(b, "mlc_lastsyncedon", json_string(now));
-        char *exc = r->exc && json_array_size(r->exc)
-                        ? json_dumps(r->exc, JSON_COMPACT)
-                        : NULL;
+        char *exc = r->exc && json_array_size(r->exc) ? json_dumps(r->exc, JSON_COMPACT) : NULL;
         if (exc && strlen(exc) > 4000) {
             /* the column holds 4,000 characters: keep the codes only */
             free(exc);
             json_t *codes = json_array();
             size_t i;
             json_t *e;
-            json_array_foreach(r->exc, i, e) if (i < 100) json_array_append(
-                codes, json_object_get(e, "code"));
+            json_array_foreach(r->exc, i, e) if (i < 100)
+                json_array_append(codes, json_object_get(e, "code"));
             exc = json_dumps(codes, JSON_COMPACT);
             json_decref(codes);
         }

@@ -25,8 +25,8 @@ static bool map_line(struct sync_job *j, json_t *lsec, json_t *nsl, struct rec *
     char sku[256] = "", item[32] = "";
     sync_text(json_object_get(nsl, "sku"), sku, sizeof sku);
     sync_text(json_object_get(nsl, "item"), item, sizeof item);
-    const char *special = json_string_value(
-        json_object_get(json_object_get(lsec, "specialLines"), sku));
+    const char *special =
+        json_string_value(json_object_get(json_object_get(lsec, "specialLines"), sku));
     if (special && strcmp(special, "skip") == 0)
         return false;
     sync_text(sync_path_get(nsl, json_string_value(json_object_get(lsec, "keyField"))), out->key,
@@ -45,8 +45,8 @@ static bool map_line(struct sync_job *j, json_t *lsec, json_t *nsl, struct rec *
         {
             const char *what = json_string_value(by);
             const char *val = strcmp(what, "sku") == 0 ? sku : item;
-            const char *col = json_string_value(
-                json_object_get(json_object_get(lsec, "productColumns"), what));
+            const char *col =
+                json_string_value(json_object_get(json_object_get(lsec, "productColumns"), what));
             char pid[37], uom[37] = "";
             struct mlc_dv_err e;
             if (!val[0] || mlc_dv_product_by(j->w->dv, col, val, pid, uom, &e) != MLC_OK)
@@ -74,15 +74,16 @@ static bool map_line(struct sync_job *j, json_t *lsec, json_t *nsl, struct rec *
     if (!found) {
         json_object_set_new(out->create, "isproductoverridden", json_true());
         json_object_set_new(out->create, "productdescription",
-                            json_string(sku[0] ? sku : item[0] ? item : "NetSuite item"));
+                            json_string(sku[0]    ? sku
+                                        : item[0] ? item
+                                                  : "NetSuite item"));
     }
     json_object_set_new(out->body, "ispriceoverridden", json_true());
     if (lr.exc) {
         size_t i;
         json_t *e;
-        json_array_foreach(lr.exc, i, e) json_array_append(order->exc ? order->exc
-                                                                      : (order->exc = json_array()),
-                                                           e);
+        json_array_foreach(lr.exc, i, e)
+            json_array_append(order->exc ? order->exc : (order->exc = json_array()), e);
     }
     rec_clear(&lr);
     json_t *all = json_pack("{s:O, s:O}", "b", out->body, "c", out->create);
@@ -111,8 +112,8 @@ static bool take_line(json_t *row, void *p)
     const char *id = json_string_value(json_object_get(row, "salesorderdetailid"));
     const char *h = json_string_value(json_object_get(row, "mlc_syncstatehash"));
     if (id)
-        json_object_set_new(x->map, k ? k : id, json_pack("{s:s, s:s}", "id", id, "hash",
-                                                          h ? h : ""));
+        json_object_set_new(x->map, k ? k : id,
+                            json_pack("{s:s, s:s}", "id", id, "hash", h ? h : ""));
     return true;
 }
 
@@ -136,9 +137,9 @@ static bool line_key_active(struct sync_job *j, const char *table, const char *k
             json_t *attrs = json_object_get(k, "KeyAttributes");
             const char *st = json_string_value(json_object_get(k, "EntityKeyIndexStatus"));
             if (json_array_size(attrs) == 1 &&
-                strcmp(json_string_value(json_array_get(attrs, 0)) ? json_string_value(
-                                                                         json_array_get(attrs, 0))
-                                                                   : "",
+                strcmp(json_string_value(json_array_get(attrs, 0))
+                           ? json_string_value(json_array_get(attrs, 0))
+                           : "",
                        keycol) == 0 &&
                 st && strcmp(st, "Active") == 0)
                 active = true;
@@ -151,8 +152,8 @@ static bool line_key_active(struct sync_job *j, const char *table, const char *k
 }
 
 /* Upserts lines by their key with UpsertMultiple (or $batch where the table has none). */
-static bool upsert_lines(struct sync_job *j, const char *table, const char *set,
-                         const char *keycol, struct mlc_dv_op *ops, size_t n, struct rec *r)
+static bool upsert_lines(struct sync_job *j, const char *table, const char *set, const char *keycol,
+                         struct mlc_dv_op *ops, size_t n, struct rec *r)
 {
     if (n == 0)
         return true;
@@ -165,8 +166,8 @@ static bool upsert_lines(struct sync_job *j, const char *table, const char *set,
     memset(&e, 0, sizeof e);
     enum mlc_rc rc = mlc_dv_upsert_rows(j->w->dv, table, set, rows, n, &e);
     int chunk = mlc_dv_settings_get(j->s->dv)->bulk_chunk;
-    r->dv_calls += (int)((n + (size_t)(chunk > 0 ? chunk : 200) - 1) /
-                         (size_t)(chunk > 0 ? chunk : 200));
+    r->dv_calls +=
+        (int)((n + (size_t)(chunk > 0 ? chunk : 200) - 1) / (size_t)(chunk > 0 ? chunk : 200));
     bool ok = true;
     for (size_t i = 0; i < n; i++) {
         if (!rows[i].done) {
@@ -180,13 +181,12 @@ static bool upsert_lines(struct sync_job *j, const char *table, const char *set,
 }
 
 /* Brings the order's lines in Dataverse in step with ls: unchanged lines are not touched. */
-static bool write_lines(struct sync_job *j, json_t *lsec, struct rec *r, struct line *ls,
-                        size_t nl)
+static bool write_lines(struct sync_job *j, json_t *lsec, struct rec *r, struct line *ls, size_t nl)
 {
     const char *set = json_string_value(json_object_get(lsec, "entitySet"));
     const char *keycol = json_string_value(json_object_get(lsec, "key"));
-    const char *nav = json_string_value(json_object_get(json_object_get(lsec, "order"),
-                                                        "navigation"));
+    const char *nav =
+        json_string_value(json_object_get(json_object_get(lsec, "order"), "navigation"));
     json_t *osec = mlc_mapping_section(j->s->mapping, MLC_MAP_ORDER);
     char filter[120], select[200];
     snprintf(filter, sizeof filter, "_%s_value eq %s", nav, r->dvid);
@@ -306,8 +306,8 @@ static long long id_text(json_t *v)
 /* Header binds: account by key, currency (on create) and price list by the order's currency. */
 static bool bind_header(struct sync_job *j, json_t *sec, struct rec *r, bool customer_ok)
 {
-    const char *nav = json_string_value(json_object_get(json_object_get(sec, "customer"),
-                                                        "navigation"));
+    const char *nav =
+        json_string_value(json_object_get(json_object_get(sec, "customer"), "navigation"));
     long long cust = id_text(sync_path_get(
         r->ns, json_string_value(json_object_get(json_object_get(sec, "customer"), "field"))));
     char prop[140];
@@ -358,8 +358,7 @@ static void map_status(json_t *sec, struct rec *r, int *close_status, bool *canc
                             json_real(strtod(total, NULL)));
     sync_text(sync_path_get(r->ns, json_string_value(json_object_get(sec, "statusField"))), code,
               sizeof code);
-    if (sync_text(sync_path_get(r->ns,
-                                json_string_value(json_object_get(sec, "statusLabelField"))),
+    if (sync_text(sync_path_get(r->ns, json_string_value(json_object_get(sec, "statusLabelField"))),
                   label, sizeof label)) {
         /* "Sales Order : Pending Billing" -> "Pending Billing" */
         const char *l = strstr(label, " : ");
@@ -397,12 +396,10 @@ static void sync_one_order(struct sync_job *j, struct rec *r, bool customer_ok)
         r->act = ACT_FAILED;
         r->err.retryable = j->retry;
         snprintf(r->err.msg, sizeof r->err.msg, "%s",
-                 json_string_value(json_object_get(json_array_get(r->exc,
-                                                                  json_array_size(r->exc) - 1),
-                                                   "detail")));
+                 json_string_value(json_object_get(
+                     json_array_get(r->exc, json_array_size(r->exc) - 1), "detail")));
         if (!j->retry)
-            sync_job_error(j, false, 0, "order dependencies", "order %lld: %s", r->id,
-                           r->err.msg);
+            sync_job_error(j, false, 0, "order dependencies", "order %lld: %s", r->id, r->err.msg);
         return;
     }
     json_t *nsl = json_object_get(r->ns, "lines");
@@ -525,8 +522,8 @@ void sync_orders(struct sync_job *j, const long long *ids, size_t n)
     }
     for (size_t i = 0; i < n; i++)
         if (recs[i].act == ACT_MISSING) {
-            sync_commit(j, "salesorder", json_string_value(json_object_get(sec, "table")),
-                        &recs[i], 1);
+            sync_commit(j, "salesorder", json_string_value(json_object_get(sec, "table")), &recs[i],
+                        1);
             sync_count(j, "salesorder", &recs[i], 1);
         }
 out:

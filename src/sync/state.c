@@ -13,8 +13,9 @@
 #define HISTORY 50
 
 static const char *const action_names[] = {
-    "none",    "created", "updated", "unchanged", "stale-skipped", "filtered", "deleted",
-    "missing", "failed",  "dead-lettered", "echo-dropped", "drift-reverted", "drift-reported"};
+    "none",         "created",        "updated",       "unchanged", "stale-skipped",
+    "filtered",     "deleted",        "missing",       "failed",    "dead-lettered",
+    "echo-dropped", "drift-reverted", "drift-reported"};
 
 const char *sync_action_name(enum rec_action a)
 {
@@ -158,8 +159,7 @@ enum mlc_rc sync_lease(struct sync_job *j, const char *type, struct rec *recs, s
     int64_t until = mlc_mono_ms() + LEASE_WAIT_MS;
     size_t left = 0;
     enum mlc_rc rc;
-    while ((rc = lease_once(j, type, recs, n, &left)) == MLC_OK && left &&
-           mlc_mono_ms() < until)
+    while ((rc = lease_once(j, type, recs, n, &left)) == MLC_OK && left && mlc_mono_ms() < until)
         mlc_sleep_ms(50);
     return rc;
 }
@@ -182,10 +182,9 @@ void sync_release(struct sync_job *j, const char *type, struct rec *recs, size_t
     free(mine);
 }
 
-static const char load_lua[] =
-    "local out = {}\n"
-    "for i, k in ipairs(KEYS) do out[i] = redis.call('HGETALL', k) end\n"
-    "return out\n";
+static const char load_lua[] = "local out = {}\n"
+                               "for i, k in ipairs(KEYS) do out[i] = redis.call('HGETALL', k) end\n"
+                               "return out\n";
 
 static json_t *pairs_to_object(json_t *arr)
 {
@@ -274,12 +273,12 @@ static json_t *audit_entry(struct sync_job *j, const char *type, long long id, c
         mlc_fmt_rfc3339(nslm, lm, sizeof lm);
     char ids[24];
     snprintf(ids, sizeof ids, "%lld", id);
-    json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s, s:s, s:{s:I, s:i}, s:O?, s:O?}", "ts",
-                          ts, "action", sync_action_name(a), "type", type, "nsId", ids, "dvId",
-                          dvid && dvid[0] ? dvid : NULL, "source", j->source, "jobId",
-                          j->job ? j->job->entry_id : "", "calls", "netsuite",
-                          (json_int_t)j->ns_calls, "dataverse", dv_calls, "exceptions",
-                          exc ? exc : NULL, "changes", changes);
+    json_t *e =
+        json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s, s:s, s:{s:I, s:i}, s:O?, s:O?}", "ts", ts,
+                  "action", sync_action_name(a), "type", type, "nsId", ids, "dvId",
+                  dvid && dvid[0] ? dvid : NULL, "source", j->source, "jobId",
+                  j->job ? j->job->entry_id : "", "calls", "netsuite", (json_int_t)j->ns_calls,
+                  "dataverse", dv_calls, "exceptions", exc ? exc : NULL, "changes", changes);
     if (!json_is_array(json_object_get(e, "exceptions")))
         json_object_set_new(e, "exceptions", json_array());
     if (lm[0])
@@ -353,7 +352,8 @@ static json_t *state_fields(const struct rec *r, const char *mv)
     case ACT_FILTERED: {
         json_object_set_new(f, "hash", json_string(r->hash));
         json_object_set_new(f, "mv", json_string(mv));
-        char *p = json_dumps(r->payload ? r->payload : json_object(), JSON_COMPACT | JSON_SORT_KEYS);
+        char *p =
+            json_dumps(r->payload ? r->payload : json_object(), JSON_COMPACT | JSON_SORT_KEYS);
         json_object_set_new(f, "p", json_string(p ? p : "{}"));
         free(p);
         char *e = r->exc && json_array_size(r->exc) ? json_dumps(r->exc, JSON_COMPACT) : NULL;
@@ -406,15 +406,15 @@ enum mlc_rc sync_commit(struct sync_job *j, const char *type, const char *table,
         /* a permanent failure of the job's last attempt is dead-lettered by the pool */
         if (a == ACT_FAILED && (!r->err.retryable || j->last_attempt))
             a = ACT_DEAD;
-        entries[i] = audit_entry(j, type, r->id, r->dvid, a, r->exc, changes, r->dv_calls,
-                                 r->nslm, a == ACT_FAILED || a == ACT_DEAD ? r->err.msg : NULL);
+        entries[i] = audit_entry(j, type, r->id, r->dvid, a, r->exc, changes, r->dv_calls, r->nslm,
+                                 a == ACT_FAILED || a == ACT_DEAD ? r->err.msg : NULL);
         json_decref(changes);
         if (dry)
             mark_dry(entries[i], a);
         char *a_text = json_dumps(entries[i], JSON_COMPACT);
         bool guard = wrote && !j->force && !dry;
-        bool touches = !dry && a != ACT_FAILED && a != ACT_DEAD && a != ACT_STALE &&
-                       a != ACT_MISSING;
+        bool touches =
+            !dry && a != ACT_FAILED && a != ACT_DEAD && a != ACT_STALE && a != ACT_MISSING;
         json_t *fields = touches ? state_fields(r, mv) : json_object();
         json_t *del = json_array();
         if (wrote && !dry)
@@ -503,7 +503,8 @@ void sync_audit_one(struct sync_job *j, const char *type, long long id, const ch
     json_t *idv = NULL;
     char err[256];
     if (mlc_redis_exec(j->ctx->redis, &idv, err, sizeof err, 8, xadd) == MLC_OK) {
-        snprintf(entry_id, sizeof entry_id, "%s", json_string_value(idv) ? json_string_value(idv) : "");
+        snprintf(entry_id, sizeof entry_id, "%s",
+                 json_string_value(idv) ? json_string_value(idv) : "");
         struct mlc_buf b;
         mlc_buf_init(&b, (size_t)1 << 26);
         mlc_buf_printf(&b, "%s %s", entry_id, text ? text : "{}");
@@ -546,15 +547,16 @@ void sync_recs_of(json_t *read, const long long *ids, size_t n, struct rec *recs
     }
 }
 
-static void note_bad(struct sync_job *j, const char *type, long long id, bool retry,
-                     int64_t after, const char *reason, const char *cls)
+static void note_bad(struct sync_job *j, const char *type, long long id, bool retry, int64_t after,
+                     const char *reason, const char *cls)
 {
     if (!j->bad)
         return;
     char key[64];
     snprintf(key, sizeof key, "%s:%lld", type, id);
-    json_object_set_new(j->bad, key, json_pack("{s:b, s:I, s:s, s:s}", "retry", retry, "after",
-                                               (json_int_t)after, "reason", reason, "cls", cls));
+    json_object_set_new(j->bad, key,
+                        json_pack("{s:b, s:I, s:s, s:s}", "retry", retry, "after",
+                                  (json_int_t)after, "reason", reason, "cls", cls));
 }
 
 void sync_finish(struct sync_job *j, const char *type, struct rec *recs, size_t n)

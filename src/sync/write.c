@@ -93,8 +93,8 @@ static void set_state_after_create(struct sync_job *j, json_t *sec, struct rec *
                           "statuscode", json_object_get(r->payload, "statuscode"));
     struct mlc_dv_err e;
     r->dv_calls++;
-    if (mlc_dv_write_id(j->w->dv, json_string_value(json_object_get(sec, "entitySet")), r->dvid,
-                        b, MLC_DV_UPDATE_ONLY, &e) != MLC_OK)
+    if (mlc_dv_write_id(j->w->dv, json_string_value(json_object_get(sec, "entitySet")), r->dvid, b,
+                        MLC_DV_UPDATE_ONLY, &e) != MLC_OK)
         sync_dv_failure(j, r, &e);
     json_decref(b);
 }
@@ -220,7 +220,8 @@ static void write_pass(struct sync_job *j, json_t *sec, struct rec *recs, size_t
     memset(&e, 0, sizeof e);
     enum mlc_rc rc = mlc_dv_upsert_rows(j->w->dv, table, set, rows, k, &e);
     int chunk = mlc_dv_settings_get(j->s->dv)->bulk_chunk;
-    int per = (int)((k + (size_t)(chunk > 0 ? chunk : 200) - 1) / (size_t)(chunk > 0 ? chunk : 200));
+    int per =
+        (int)((k + (size_t)(chunk > 0 ? chunk : 200) - 1) / (size_t)(chunk > 0 ? chunk : 200));
     for (size_t x = 0; x < k; x++) {
         struct rec *r = &recs[which[x]];
         r->dv_calls = per; /* the chunk's requests, shared by its rows */
