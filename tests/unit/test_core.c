@@ -56,7 +56,8 @@ static void test_config_errors(void **state)
         {"MLC_ACCESS_LOG", "maybe", "MLC_ACCESS_LOG: expected"},
         {"MLC_LOG_LEVEL", "loud", "MLC_LOG_LEVEL: must be one of"},
         {"MLC_NETSUITE_WEBHOOK_AUTH", "basic", "MLC_NETSUITE_WEBHOOK_AUTH: must be one of"},
-        {"MLC_NETSUITE_WEBHOOK_SECRETS_FILE", "/nonexistent/x", "MLC_NETSUITE_WEBHOOK_SECRETS_FILE: cannot read"},
+        {"MLC_NETSUITE_WEBHOOK_SECRETS_FILE", "/nonexistent/x",
+         "MLC_NETSUITE_WEBHOOK_SECRETS_FILE: cannot read"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct env e = {{{cases[i].k, cases[i].v}, {NULL, NULL}}};
@@ -166,7 +167,8 @@ static void test_backoff(void **state)
         }
         /* the lowest of a later attempt is never below the highest of the one before */
         if (a > 1 && d < 3600000)
-            assert_true(mlc_backoff_ms(a, 1000, 3600, 0) >= mlc_backoff_ms(a - 1, 1000, 3600, ~0ull) ||
+            assert_true(mlc_backoff_ms(a, 1000, 3600, 0) >=
+                            mlc_backoff_ms(a - 1, 1000, 3600, ~0ull) ||
                         d == 3600000);
     }
     assert_int_equal(mlc_backoff_ms(100, 1000, 60, 0), 30000);
@@ -200,10 +202,14 @@ static void test_problem_table(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_config_defaults), cmocka_unit_test(test_config_errors),
-        cmocka_unit_test(test_config_file_and_both), cmocka_unit_test(test_list_split),
-        cmocka_unit_test(test_rfc3339), cmocka_unit_test(test_backoff),
-        cmocka_unit_test(test_fingerprint), cmocka_unit_test(test_problem_table),
+        cmocka_unit_test(test_config_defaults),
+        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_config_file_and_both),
+        cmocka_unit_test(test_list_split),
+        cmocka_unit_test(test_rfc3339),
+        cmocka_unit_test(test_backoff),
+        cmocka_unit_test(test_fingerprint),
+        cmocka_unit_test(test_problem_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

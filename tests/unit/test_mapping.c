@@ -72,12 +72,14 @@ static void test_errors_name_the_path(void **state)
         {"\"ns\": \"phone\", \"dv\": \"telephone1\"", "\"ns\": \"fax\", \"dv\": \"telephone1\"",
          "$.account.columns[7].ns: 'fax' is neither in netsuiteColumns"},
         {"\"ns\": \"email\", \"dv\": \"emailaddress1\", \"maxLength\": 100}",
-         "\"ns\": \"email\", \"dv\": \"telephone1\"}", "$.account.columns[8]: column 'telephone1' is mapped twice"},
+         "\"ns\": \"email\", \"dv\": \"telephone1\"}",
+         "$.account.columns[8]: column 'telephone1' is mapped twice"},
         {"\"values\": \"customerCategory\"", "\"values\": \"nope\"",
          "$.account.columns[11].values: no value table 'nope'"},
         {"\"custentity_vat_number\"],", "\"custentity_vat_number\", \"bad column\"],",
          "$.account.netsuiteColumns[21]: must be a plain SuiteQL column name"},
-        {"\"G\": {\"statuscode\": 1, \"close\": \"fulfill\"", "\"G\": {\"statuscode\": 1, \"close\": \"ship\"",
+        {"\"G\": {\"statuscode\": 1, \"close\": \"fulfill\"",
+         "\"G\": {\"statuscode\": 1, \"close\": \"ship\"",
          "$.salesorder.statuses.G: close must be fulfill or cancel"},
         {"\"productBy\": [\"sku\", \"item\"]", "\"productBy\": [\"name\"]",
          "$.salesorderdetail.productBy: must list"},
@@ -86,7 +88,8 @@ static void test_errors_name_the_path(void **state)
         {"\"entitySet\": \"contacts\"", "\"entitySets\": \"contacts\"",
          "$.contact.entitySets: unknown member"},
         {"\"maxLength\": 160", "\"maxLength\": -1", "$.account.columns[0].maxLength: must be"},
-        {"\"type\": \"money\"}", "\"type\": \"currency\"}", "$.account.columns[10].type: must be one of"},
+        {"\"type\": \"money\"}", "\"type\": \"currency\"}",
+         "$.account.columns[10].type: must be one of"},
     };
     size_t len;
     char *text = read_all(SHIPPED, &len);

@@ -94,8 +94,8 @@ static void test_round_trip_and_tamper(void **state)
     t[7] = 'a';
     assert_int_equal(mlc_secret_decrypt(&alias, t, &pt, err, sizeof err), MLC_ERR);
     free(t);
-    static const char *const malformed[] = {"enc:v1:", "enc:v1:b", "enc:v1:b:%%%", "enc:v1:b:AAAA",
-                                            "enc:v2:b:AAAA", "plain"};
+    static const char *const malformed[] = {"enc:v1:",       "enc:v1:b",      "enc:v1:b:%%%",
+                                            "enc:v1:b:AAAA", "enc:v2:b:AAAA", "plain"};
     for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++)
         assert_int_equal(mlc_secret_decrypt(&both, malformed[i], &pt, err, sizeof err), MLC_EINVAL);
     /* an empty value */
@@ -168,15 +168,16 @@ static void test_config_rule(void **state)
     assert_int_equal(mlc_config_load(&c, lookup, &e4, err, sizeof err), MLC_OK);
     assert_string_equal(mlc_config_str(&c, MLC_CFG_NETSUITE_WEBHOOK_SECRETS), "from-enc");
     mlc_config_free(&c);
-    struct env e5 = {{{"MLC_NETSUITE_WEBHOOK_SECRETS_FILE", enc_path},
-                      {"MLC_MASTER_KEY_FILE", ring_path}}};
+    struct env e5 = {
+        {{"MLC_NETSUITE_WEBHOOK_SECRETS_FILE", enc_path}, {"MLC_MASTER_KEY_FILE", ring_path}}};
     assert_int_equal(mlc_config_load(&c, lookup, &e5, err, sizeof err), MLC_OK);
     assert_string_equal(mlc_config_str(&c, MLC_CFG_NETSUITE_WEBHOOK_SECRETS), "from-enc");
     mlc_config_free(&c);
     /* enc:v1 without a ring; the ring in the environment; a bad ring file */
     struct env e6 = {{{S, enc}}};
     assert_int_equal(mlc_config_load(&c, lookup, &e6, err, sizeof err), MLC_EINVAL);
-    assert_non_null(strstr(err, "MLC_NETSUITE_WEBHOOK_SECRETS: an enc:v1 value needs the key ring"));
+    assert_non_null(
+        strstr(err, "MLC_NETSUITE_WEBHOOK_SECRETS: an enc:v1 value needs the key ring"));
     struct env e7 = {{{"MLC_MASTER_KEY", "k1:" KEY_A}}};
     assert_int_equal(mlc_config_load(&c, lookup, &e7, err, sizeof err), MLC_EINVAL);
     assert_non_null(strstr(err, "MLC_MASTER_KEY: give the key ring through MLC_MASTER_KEY_FILE"));
