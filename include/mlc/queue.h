@@ -19,6 +19,11 @@ int mlc_lane_parse(const char *s); /* -1 when unknown */
 
 /* --- connections ------------------------------------------------------------------------ */
 /* Connects using the queue's URL and timeout. MLC_EUNAVAIL with a reason in err on failure. */
+/* A long-lived connection kept in *slot: dropped when broken and made again on demand, at most
+ * every 500 ms while Redis is unreachable (*retry_ms, monotonic; the failure is logged naming
+ * who). NULL when q is NULL or Redis is unreachable. */
+struct mlc_redis *mlc_redis_kept(struct mlc_queue *q, struct mlc_redis **slot, int64_t *retry_ms,
+                                 const char *who);
 enum mlc_rc mlc_redis_connect(const struct mlc_queue *q, struct mlc_redis **out, char *err,
                               size_t errsz);
 void mlc_redis_free(struct mlc_redis *c);

@@ -327,21 +327,7 @@ void mlc_dv_session_free(struct mlc_dv_session *s)
 
 struct mlc_redis *dv_session_redis(struct mlc_dv_session *s)
 {
-    if (!s->dv->q)
-        return NULL;
-    if (s->redis && mlc_redis_broken(s->redis)) {
-        mlc_redis_free(s->redis);
-        s->redis = NULL;
-    }
-    if (!s->redis && mlc_mono_ms() >= s->redis_retry_ms) {
-        char err[256];
-        if (mlc_redis_connect(s->dv->q, &s->redis, err, sizeof err) != MLC_OK) {
-            s->redis = NULL;
-            s->redis_retry_ms = mlc_mono_ms() + 500;
-            mlc_log(MLC_LOG_WARN, "dataverse client: %s", err);
-        }
-    }
-    return s->redis;
+    return mlc_redis_kept(s->dv->q, &s->redis, &s->redis_retry_ms, "dataverse client");
 }
 
 /* ---- error bodies ---- */

@@ -310,21 +310,7 @@ void mlc_ns_session_free(struct mlc_ns_session *s)
 
 struct mlc_redis *mlc_ns_session_redis(struct mlc_ns_session *s)
 {
-    if (!s->ns->q)
-        return NULL;
-    if (s->redis && mlc_redis_broken(s->redis)) {
-        mlc_redis_free(s->redis);
-        s->redis = NULL;
-    }
-    if (!s->redis && mlc_mono_ms() >= s->redis_retry_ms) {
-        char err[256];
-        if (mlc_redis_connect(s->ns->q, &s->redis, err, sizeof err) != MLC_OK) {
-            s->redis = NULL;
-            s->redis_retry_ms = mlc_mono_ms() + 500;
-            mlc_log(MLC_LOG_WARN, "netsuite client: %s", err);
-        }
-    }
-    return s->redis;
+    return mlc_redis_kept(s->ns->q, &s->redis, &s->redis_retry_ms, "netsuite client");
 }
 
 /* ---- concurrency: our share across all replicas ---- */

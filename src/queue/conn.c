@@ -250,6 +250,26 @@ enum mlc_rc mlc_redis_connect(const struct mlc_queue *q, struct mlc_redis **out,
     return MLC_OK;
 }
 
+struct mlc_redis *mlc_redis_kept(struct mlc_queue *q, struct mlc_redis **slot, int64_t *retry_ms,
+                                 const char *who)
+{
+    if (!q)
+        return NULL;
+    if (*slot && mlc_redis_broken(*slot)) {
+        mlc_redis_free(*slot);
+        *slot = NULL;
+    }
+    if (!*slot && mlc_mono_ms() >= *retry_ms) {
+        char err[256];
+        if (mlc_redis_connect(q, slot, err, sizeof err) != MLC_OK) {
+            *slot = NULL;
+            *retry_ms = mlc_mono_ms() + 500;
+            mlc_log(MLC_LOG_WARN, "%s: %s", who, err);
+        }
+    }
+    return *slot;
+}
+
 void mlc_redis_free(struct mlc_redis *c)
 {
     if (!c)
